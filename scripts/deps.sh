@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages dpdk-vswitch needs to build, run and test.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+	build-essential pkg-config meson ninja-build python3
+	libdpdk-dev dpdk dpdk-dev libyaml-dev libjansson-dev libcunit1-dev
+	iproute2 iputils-ping ethtool procps tcpdump tshark python3-scapy jq
+)
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+echo "deps: installed ${#pkgs[@]} packages"

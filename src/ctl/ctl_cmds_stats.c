@@ -1,0 +1,250 @@
+/* `show` and `stats`: the switch's configuration and counters as JSON.
+ * Counters are summed over workers here; workers never share a counter. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+
+#include "ctl_cmds.h"
+#include "ctl_server.h"
+#include "ctl_switch.h"
+#include "ctl_underlay.h"
+#include "dp.h"
+
+static json_t *
+ip_str(const struct ctl_ip *ip)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	inet_ntop(ip->family, ip->family == AF_INET ? (const void *)&ip->v4 : ip->v6, s, sizeof(s));
+	return json_string(s);
+}
+
+static json_t *
+prefix_str(const struct ctl_prefix *p)
+{
+	char s[INET6_ADDRSTRLEN + 4];
+	size_t len;
+
+	inet_ntop(p->addr.family, p->addr.family == AF_INET ? (const void *)&p->addr.v4 :
+		  p->addr.v6, s, sizeof(s));
+	len = strlen(s);
+	snprintf(s + len, sizeof(s) - len, "/%u", p->len);
+	return json_string(s);
+}
+
+static json_t *
+mac_str(const struct rte_ether_addr *mac)
+{
+	char s[RTE_ETHER_ADDR_FMT_SIZE];
+
+	rte_ether_format_addr(s, sizeof(s), mac);
+	return json_string(s);
+}
+
+static json_t *
+ports_json(void)
+{
+	json_t *arr = json_array();
+
+	for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+		struct dp_port *p = dp_port_get(i);
+		json_t *o;
+
+		if (p == NULL)
+			continue;
+		o = json_pack("{s:s, s:s, s:s, s:o, s:i, s:i}", "name", p->name,
+			      "type", p->kind == DP_PORT_PHYS ? "physical" : "vhost-user",
+			      "link", p->ops->link_up(p) ? "up" : "down",
+			      "mac", mac_str(&p->mac), "rx_queues", p->n_rxq, "tx_queues", p->n_txq);
+		if (p->kind == DP_PORT_PHYS) {
+			struct ctl_prefix pf = { .addr = { .family = AF_INET, .v4 = p->ip },
+						 .len = p->prefix_len };
+
+			json_object_set_new(o, "address", prefix_str(&pf));
+			json_object_set_new(o, "mtu", json_integer(p->mtu));
+		} else {
+			const struct pol_endpoint *ep = pol_port_endpoint(i);
+
+			json_object_set_new(o, "address", json_string(p->socket));
+			json_object_set_new(o, "mode", json_string(
+				p->mode == CTL_VHOST_CLIENT ? "client" : "server"));
+			json_object_set_new(o, "vm", json_string(ep ? ep->name : "-"));
+		}
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static json_t *
+vnets_json(void)
+{
+	json_t *arr = json_array();
+	const struct pol_vnet *v;
+	uint32_t next = 0;
+
+	while (pol_vnet_iterate(&next, &v) >= 0) {
+		json_t *subnets = json_array();
+
+		for (unsigned i = 0; i < v->n_subnets; i++)
+			json_array_append_new(subnets, prefix_str(&v->subnets[i]));
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:o, s:b, s:i, s:i}",
+			"name", v->name, "vni", (int)v->vni, "subnets", subnets, "flood", v->flood,
+			"local_ports", v->n_flood_ports, "remote_teps", v->n_flood_tunnels));
+	}
+	return arr;
+}
+
+static json_t *
+endpoints_json(void)
+{
+	json_t *arr = json_array();
+	const struct pol_endpoint *ep;
+	uint32_t next = 0;
+
+	while (pol_endpoint_iterate(&next, &ep) >= 0) {
+		json_t *ips = json_array();
+		char where[64];
+
+		for (unsigned i = 0; i < ep->n_ips; i++)
+			json_array_append_new(ips, ip_str(&ep->ips[i]));
+		if (ep->local) {
+			const struct dp_port *p = dp_port_get(ep->port);
+
+			snprintf(where, sizeof(where), "port %s", p ? p->name : "?");
+		} else {
+			char tep[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &ep->tep, tep, sizeof(tep));
+			snprintf(where, sizeof(where), "tep %s", tep);
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:i, s:o, s:o, s:s, s:I}",
+			"name", ep->name, "vni", (int)ep->vni, "mac", mac_str(&ep->mac),
+			"ips", ips, "location", where, "revision", (json_int_t)ep->revision));
+	}
+	return arr;
+}
+
+static json_t *
+workers_json(void)
+{
+	json_t *arr = json_array();
+
+	for (unsigned w = 0; w < dp.n_workers; w++) {
+		const struct dp_lcore *c = &dp.lcores[w];
+		const struct dp_rxq_list *l = atomic_load(&c->rxqs);
+		json_t *rxqs = json_array();
+		char q[CTL_NAME_MAX + 8];
+		uint64_t pkts = c->packets, cyc = c->busy_cycles;
+
+		for (uint16_t i = 0; l != NULL && i < l->n; i++) {
+			const struct dp_port *p = dp_port_get(l->q[i].port);
+
+			snprintf(q, sizeof(q), "%s:%u", p ? p->name : "?", l->q[i].queue);
+			json_array_append_new(rxqs, json_string(q));
+		}
+		json_array_append_new(arr, json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o}",
+			"worker", w, "lcore", c->lcore_id, "packets", (json_int_t)pkts,
+			"busy_cycles", (json_int_t)cyc,
+			"cycles_per_packet", (json_int_t)(pkts ? cyc / pkts : 0),
+			"idle_sleeps", (json_int_t)c->idle_sleeps, "punted", (json_int_t)c->punted,
+			"rx_queues", rxqs));
+	}
+	return arr;
+}
+
+static json_t *
+port_stats_json(void)
+{
+	json_t *arr = json_array();
+
+	for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+		const struct dp_port *p = dp_port_get(i);
+		struct dp_port_counters s = { 0 };
+
+		if (p == NULL)
+			continue;
+		for (unsigned w = 0; w < dp.n_workers; w++) {
+			const struct dp_port_counters *c = &dp.lcores[w].port[i];
+
+			s.rx_packets += c->rx_packets;
+			s.rx_bytes += c->rx_bytes;
+			s.tx_packets += c->tx_packets;
+			s.tx_bytes += c->tx_bytes;
+			s.drops += c->drops;
+		}
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}",
+			"name", p->name, "rx_packets", (json_int_t)s.rx_packets,
+			"rx_bytes", (json_int_t)s.rx_bytes, "tx_packets", (json_int_t)s.tx_packets,
+			"tx_bytes", (json_int_t)s.tx_bytes, "drops", (json_int_t)s.drops));
+	}
+	return arr;
+}
+
+static json_t *
+drops_json(void)
+{
+	json_t *arr = json_array();
+
+	for (unsigned d = 0; d < DP_DROP_MAX; d++) {
+		uint64_t n = 0;
+
+		for (unsigned w = 0; w < dp.n_workers; w++)
+			n += dp.lcores[w].drops[d];
+		json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "reason", dp_drop_name(d),
+			"count", (json_int_t)n, "help", dp_drop_help(d)));
+	}
+	return arr;
+}
+
+static int
+cmd_show(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	const struct ctl_config *cfg = ctl_switch_config();
+
+	(void)args; (void)err; (void)errlen;
+	*result = json_pack("{s:s, s:s, s:i, s:I, s:o, s:o, s:o, s:o, s:o}",
+		"version", VS_VERSION, "config", cfg ? cfg->file : "-",
+		"vxlan_port", rte_be_to_cpu_16(dp.vxlan_port),
+		"tsc_hz", (json_int_t)rte_get_tsc_hz(),
+		"ports", ports_json(), "networks", vnets_json(), "endpoints", endpoints_json(),
+		"tunnels", ctl_underlay_json(), "workers", workers_json());
+	return *result ? 0 : -ENOMEM;
+}
+
+static int
+cmd_stats(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	const char *what = json_array_size(args) ? json_string_value(json_array_get(args, 0)) : "all";
+	bool all = strcmp(what, "all") == 0;
+
+	*result = json_object();
+	if (all || strcmp(what, "ports") == 0)
+		json_object_set_new(*result, "ports", port_stats_json());
+	if (all || strcmp(what, "workers") == 0)
+		json_object_set_new(*result, "workers", workers_json());
+	if (all || strcmp(what, "drops") == 0)
+		json_object_set_new(*result, "drops", drops_json());
+	if (json_object_size(*result) == 0) {
+		json_decref(*result);
+		*result = NULL;
+		snprintf(err, errlen, "unknown statistics '%s' (ports, workers, drops or all)", what);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const struct ctl_cmd cmds[] = {
+	{ "show", "", 0, 0, cmd_show,
+	  "ports, networks, endpoints, tunnels and workers" },
+	{ "stats", "[ports|workers|drops|all]", 0, 1, cmd_stats,
+	  "counters per port, per worker and per drop reason" },
+};
+
+int
+ctl_cmds_stats_register(void)
+{
+	return ctl_cmds_register(cmds, RTE_DIM(cmds));
+}

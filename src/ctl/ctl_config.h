@@ -1,0 +1,145 @@
+/* The switch configuration as loaded from one YAML file (docs/config.md).
+ *
+ * The control thread owns it: it is parsed and validated whole before
+ * anything starts, then the datapath tables are built from it.  Nothing
+ * here is read by workers.
+ */
+#ifndef CTL_CONFIG_H
+#define CTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CTL_NAME_MAX 32       /* port, network and endpoint names, with NUL */
+#define CTL_PATH_MAX 108      /* sun_path of a unix socket */
+#define CTL_DEVARGS_MAX 256
+#define CTL_MAX_WORKERS 16
+#define CTL_MAX_PHYS 4
+#define CTL_MAX_VHOST 64
+#define CTL_MAX_VNETS 1024
+#define CTL_MAX_EP_IPS 4      /* addresses per endpoint */
+#define CTL_MAX_SUBNETS 8     /* subnets per virtual network */
+#define CTL_MAX_EAL_ARGS 16
+#define CTL_ERR_MAX 512
+
+/* An IPv4 or IPv6 address; v4 addresses are kept in network byte order. */
+struct ctl_ip {
+	uint8_t family;     /* AF_INET or AF_INET6 */
+	union {
+		uint32_t v4;        /* network byte order */
+		uint8_t v6[16];
+	};
+};
+
+struct ctl_prefix {
+	struct ctl_ip addr;  /* network address as written */
+	uint8_t len;         /* prefix length */
+};
+
+struct ctl_eal {
+	char lcores[128];       /* EAL --lcores map, e.g. "0@0,1@1" */
+	unsigned main_lcore;    /* lcore that runs the control thread */
+	unsigned memory_mb;     /* -m; 0 = EAL default */
+	char file_prefix[64];   /* --file-prefix; "" = EAL default */
+	bool in_memory;         /* --in-memory: no hugepage files left behind */
+	bool no_huge;           /* --no-huge: for tests without hugepages */
+	unsigned n_args;        /* extra EAL arguments, passed verbatim */
+	char args[CTL_MAX_EAL_ARGS][128];
+};
+
+struct ctl_workers {
+	unsigned n_lcores;                  /* worker lcores, never the main one */
+	unsigned lcores[CTL_MAX_WORKERS];
+	unsigned idle_sleep_max_us;         /* cap of the adaptive idle back-off */
+	unsigned mbufs;                     /* mbufs in the packet pool */
+};
+
+struct ctl_phys_port {
+	char name[CTL_NAME_MAX];
+	char devargs[CTL_DEVARGS_MAX];  /* DPDK devargs, e.g. net_af_packet0,iface=v0 */
+	unsigned rx_queues;
+	uint32_t ip;                    /* underlay (tunnel endpoint) IPv4, network order */
+	uint8_t prefix_len;
+	uint32_t gateway;               /* next hop off-subnet, network order; 0 = none */
+	unsigned mtu;                   /* underlay L3 MTU */
+	const char *file; int line, col; /* where it was declared, for errors */
+};
+
+enum ctl_vhost_mode {
+	CTL_VHOST_SERVER,  /* the switch creates the socket, QEMU connects */
+	CTL_VHOST_CLIENT,  /* QEMU creates the socket, the switch connects and reconnects */
+};
+
+struct ctl_vhost_port {
+	char name[CTL_NAME_MAX];
+	char socket[CTL_PATH_MAX];
+	enum ctl_vhost_mode mode;
+	unsigned queues;
+	char vm[CTL_NAME_MAX];          /* name of the VM attached, informative */
+	const char *file; int line, col;
+};
+
+struct ctl_vnet {
+	char name[CTL_NAME_MAX];
+	uint32_t vni;                   /* 24-bit VXLAN network identifier */
+	unsigned n_subnets;
+	struct ctl_prefix subnets[CTL_MAX_SUBNETS];
+	bool flood;                     /* replicate broadcast/unknown to member TEPs */
+	const char *file; int line, col;
+};
+
+enum ctl_ep_where {
+	CTL_EP_LOCAL,   /* behind one of our vhost ports */
+	CTL_EP_REMOTE,  /* behind another host's tunnel endpoint */
+};
+
+struct ctl_endpoint {
+	char name[CTL_NAME_MAX];        /* VM name */
+	uint8_t mac[6];
+	unsigned n_ips;
+	struct ctl_ip ips[CTL_MAX_EP_IPS];
+	char vnet[CTL_NAME_MAX];
+	enum ctl_ep_where where;
+	char port[CTL_NAME_MAX];        /* local: vhost port name */
+	uint32_t tep;                   /* remote: tunnel endpoint IPv4, network order */
+	const char *file; int line, col;
+};
+
+struct ctl_config {
+	char *file;                     /* path it was loaded from ("<embedded>" for the default) */
+	struct ctl_eal eal;
+	struct ctl_workers workers;
+	char ctl_socket[CTL_PATH_MAX];
+	uint16_t vxlan_port;            /* UDP destination port, host order */
+	unsigned n_phys;
+	struct ctl_phys_port phys[CTL_MAX_PHYS];
+	unsigned n_vhost;
+	struct ctl_vhost_port vhost[CTL_MAX_VHOST];
+	unsigned n_vnets;
+	struct ctl_vnet *vnets;         /* n_vnets entries */
+	unsigned n_endpoints;
+	struct ctl_endpoint *endpoints; /* n_endpoints entries */
+};
+
+/* Load and validate a whole configuration.
+ * @text: YAML text, or NULL to read @path.
+ * @path: file name used for reading and in error messages.
+ * @err: on failure, "file:line:col: message" (CTL_ERR_MAX bytes).
+ * Returns a configuration to free with ctl_config_free(), or NULL with
+ * errno set (EINVAL for a bad document, or the error from reading it).
+ */
+struct ctl_config *ctl_config_load(const char *path, const char *text,
+				   char *err, size_t errlen);
+
+void ctl_config_free(struct ctl_config *cfg);
+
+/* The default configuration compiled into the binary (config/default.yaml). */
+extern const char ctl_config_default_yaml[];
+
+/* Formatting helpers shared with the CLI and error messages. */
+int ctl_parse_mac(const char *s, uint8_t mac[6]);
+int ctl_parse_ip(const char *s, struct ctl_ip *ip);
+int ctl_parse_prefix(const char *s, struct ctl_prefix *p);
+
+#endif

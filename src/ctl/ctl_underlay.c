@@ -1,0 +1,247 @@
+/* Underlay control: tunnels to remote endpoints, next-hop MACs resolved by
+ * ARP, and ARP answered for our own underlay addresses.  Control thread
+ * only; the datapath sees the result as published struct pol_tunnel. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+#include "ctl_underlay.h"
+#include "dp.h"
+
+RTE_LOG_REGISTER_SUFFIX(ul_logtype, underlay, INFO);
+#define LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_##level, ul_logtype, "underlay: " fmt "\n", ##__VA_ARGS__)
+
+#define ARP_RETRY_MS 1000      /* while unresolved */
+#define ARP_REFRESH_MS 30000   /* once resolved: notice a changed MAC */
+
+/* Control-side state of a tunnel slot. */
+struct tunnel_slot {
+	uint32_t refs;
+	struct pol_tunnel t;       /* the copy last published */
+	uint64_t next_arp;         /* TSC deadline of the next ARP request */
+};
+
+static struct tunnel_slot slots[POL_MAX_TUNNELS];
+
+static bool
+same_subnet(uint32_t a, uint32_t b, uint8_t len)
+{
+	uint32_t mask = len ? htonl(~0u << (32 - len)) : 0;
+
+	return ((a ^ b) & mask) == 0;
+}
+
+/* Which physical port and next hop reach @tep: a port on its subnet
+ * first, else the first port with a gateway. */
+static struct dp_port *
+route(uint32_t tep, uint32_t *nh)
+{
+	struct dp_port *gw = NULL;
+
+	for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+		struct dp_port *p = dp_port_get(i);
+
+		if (p == NULL || p->kind != DP_PORT_PHYS)
+			continue;
+		if (same_subnet(p->ip, tep, p->prefix_len)) {
+			*nh = tep;
+			return p;
+		}
+		if (gw == NULL && p->gateway)
+			gw = p;
+	}
+	if (gw != NULL)
+		*nh = gw->gateway;
+	return gw;
+}
+
+int
+ctl_tunnel_acquire(uint32_t tep)
+{
+	int free_slot = -1;
+	struct dp_port *p;
+	uint32_t nh;
+
+	for (int i = 0; i < POL_MAX_TUNNELS; i++) {
+		if (slots[i].refs && slots[i].t.dst_ip == tep) {
+			slots[i].refs++;
+			return i;
+		}
+		if (!slots[i].refs && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return -ENOSPC;
+	p = route(tep, &nh);
+	if (p == NULL)
+		return -EHOSTUNREACH;
+	memset(&slots[free_slot], 0, sizeof(slots[free_slot]));
+	slots[free_slot].refs = 1;
+	slots[free_slot].t = (struct pol_tunnel){
+		.dst_ip = tep, .src_ip = p->ip, .nh_ip = nh, .port = p->index,
+		.src_mac = p->mac,
+	};
+	/* Reuse a MAC another tunnel already learnt for the same next hop. */
+	for (int i = 0; i < POL_MAX_TUNNELS; i++)
+		if (i != free_slot && slots[i].refs && slots[i].t.resolved &&
+		    slots[i].t.nh_ip == nh && slots[i].t.port == p->index) {
+			slots[free_slot].t.dst_mac = slots[i].t.dst_mac;
+			slots[free_slot].t.resolved = true;
+			slots[free_slot].next_arp = rte_get_tsc_cycles() +
+				rte_get_tsc_hz() / 1000 * ARP_REFRESH_MS;
+			break;
+		}
+	pol_tunnel_publish(free_slot, &slots[free_slot].t);
+	return free_slot;
+}
+
+void
+ctl_tunnel_release(uint16_t idx)
+{
+	if (idx >= POL_MAX_TUNNELS || slots[idx].refs == 0)
+		return;
+	if (--slots[idx].refs == 0)
+		pol_tunnel_publish(idx, NULL);
+}
+
+static struct rte_mbuf *
+arp_frame(struct dp_port *p, uint16_t op, const struct rte_ether_addr *dst_mac,
+	  const struct rte_ether_addr *tha, uint32_t tip)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp.pool);
+	struct rte_ether_hdr *eh;
+	struct rte_arp_hdr *a;
+
+	if (m == NULL)
+		return NULL;
+	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eh) + sizeof(*a));
+	a = (struct rte_arp_hdr *)(eh + 1);
+	rte_ether_addr_copy(dst_mac, &eh->dst_addr);
+	rte_ether_addr_copy(&p->mac, &eh->src_addr);
+	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_ARP);
+	a->arp_hardware = RTE_BE16(RTE_ARP_HRD_ETHER);
+	a->arp_protocol = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	a->arp_hlen = RTE_ETHER_ADDR_LEN;
+	a->arp_plen = 4;
+	a->arp_opcode = rte_cpu_to_be_16(op);
+	rte_ether_addr_copy(&p->mac, &a->arp_data.arp_sha);
+	a->arp_data.arp_sip = p->ip;
+	rte_ether_addr_copy(tha, &a->arp_data.arp_tha);
+	a->arp_data.arp_tip = tip;
+	return m;
+}
+
+static void
+send_frame(struct dp_port *p, struct rte_mbuf *m)
+{
+	if (m != NULL && rte_ring_enqueue(p->inject, m) != 0)
+		rte_pktmbuf_free(m);
+}
+
+static void
+send_request(struct dp_port *p, uint32_t ip)
+{
+	static const struct rte_ether_addr bcast = {{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }};
+	static const struct rte_ether_addr zero;
+
+	send_frame(p, arp_frame(p, RTE_ARP_OP_REQUEST, &bcast, &zero, ip));
+}
+
+/* A neighbour told us its MAC: update every tunnel through it. */
+static void
+learn(uint16_t port, uint32_t ip, const struct rte_ether_addr *mac)
+{
+	uint64_t next = rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000 * ARP_REFRESH_MS;
+
+	for (int i = 0; i < POL_MAX_TUNNELS; i++) {
+		struct tunnel_slot *s = &slots[i];
+
+		if (!s->refs || s->t.nh_ip != ip || s->t.port != port)
+			continue;
+		s->next_arp = next;
+		if (s->t.resolved && rte_is_same_ether_addr(&s->t.dst_mac, mac))
+			continue;
+		s->t.dst_mac = *mac;
+		s->t.resolved = true;
+		pol_tunnel_publish(i, &s->t);
+		{
+			char a[INET_ADDRSTRLEN];
+
+			inet_ntop(AF_INET, &ip, a, sizeof(a));
+			LOG(INFO, "next hop %s is " RTE_ETHER_ADDR_PRT_FMT, a,
+			    RTE_ETHER_ADDR_BYTES(mac));
+		}
+	}
+}
+
+static void
+handle_arp(struct rte_mbuf *m)
+{
+	struct dp_port *p = dp_port_get(dp_meta(m)->in_port);
+	struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_arp_hdr *a = (struct rte_arp_hdr *)(eh + 1);
+
+	if (p == NULL || m->data_len < sizeof(*eh) + sizeof(*a) || !dp_arp_valid(a) ||
+	    rte_is_multicast_ether_addr(&a->arp_data.arp_sha))
+		return;
+	if (a->arp_data.arp_sip != 0)
+		learn(p->index, a->arp_data.arp_sip, &a->arp_data.arp_sha);
+	if (a->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST) && a->arp_data.arp_tip == p->ip)
+		send_frame(p, arp_frame(p, RTE_ARP_OP_REPLY, &a->arp_data.arp_sha,
+					&a->arp_data.arp_sha, a->arp_data.arp_sip));
+}
+
+void
+ctl_underlay_poll(void)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned n;
+	uint64_t now = rte_get_tsc_cycles(), ms = rte_get_tsc_hz() / 1000;
+
+	while ((n = rte_ring_dequeue_burst(dp.punt, (void **)pkts, DP_BURST, NULL)) > 0)
+		for (unsigned i = 0; i < n; i++) {
+			handle_arp(pkts[i]);
+			rte_pktmbuf_free(pkts[i]);
+		}
+	for (int i = 0; i < POL_MAX_TUNNELS; i++) {
+		struct tunnel_slot *s = &slots[i];
+		struct dp_port *p;
+
+		if (!s->refs || now < s->next_arp)
+			continue;
+		s->next_arp = now + ms * (s->t.resolved ? ARP_REFRESH_MS : ARP_RETRY_MS);
+		p = dp_port_get(s->t.port);
+		if (p != NULL)
+			send_request(p, s->t.nh_ip);
+	}
+}
+
+json_t *
+ctl_underlay_json(void)
+{
+	json_t *arr = json_array();
+
+	for (int i = 0; i < POL_MAX_TUNNELS; i++) {
+		const struct tunnel_slot *s = &slots[i];
+		const struct dp_port *p;
+		char tep[INET_ADDRSTRLEN], nh[INET_ADDRSTRLEN], mac[RTE_ETHER_ADDR_FMT_SIZE];
+
+		if (!s->refs)
+			continue;
+		p = dp_port_get(s->t.port);
+		inet_ntop(AF_INET, &s->t.dst_ip, tep, sizeof(tep));
+		inet_ntop(AF_INET, &s->t.nh_ip, nh, sizeof(nh));
+		rte_ether_format_addr(mac, sizeof(mac), &s->t.dst_mac);
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:i}",
+			"id", i, "tep", tep, "port", p ? p->name : "?", "next_hop", nh,
+			"next_hop_mac", s->t.resolved ? mac : "-", "resolved", s->t.resolved,
+			"endpoints", (int)s->refs));
+	}
+	return arr;
+}

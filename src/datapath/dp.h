@@ -1,0 +1,212 @@
+/* Datapath: ports, per-lcore state and the stages of the input paths.
+ *
+ * Worker lcores run dp_worker_main(); each polls the rx queues it was
+ * given and pushes every burst through the ordered list of stages of
+ * the VM input path (vhost-user port) or the network input path
+ * (physical port).  A stage takes (ctx, pkts, n), consumes or drops
+ * what it finishes with, compacts the rest and returns how many it
+ * passes on.  Workers share nothing writable: counters and tx buffers
+ * live in their own struct dp_lcore.
+ */
+#ifndef DP_H
+#define DP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_spinlock.h>
+
+#include "ctl_config.h"
+#include "dp_drop.h"
+#include "pol_tables.h"
+
+#define DP_BURST 32
+#define DP_MAX_PORTS POL_MAX_PORTS
+#define DP_MAX_QUEUES 16
+#define DP_MAX_WORKERS CTL_MAX_WORKERS
+#define DP_TXBUF (DP_BURST * 2)
+#ifndef DP_MAX_LCORE_RXQ
+#define DP_MAX_LCORE_RXQ 64
+#endif
+#define DP_VXLAN_HLEN (sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) + \
+		       sizeof(struct rte_udp_hdr) + sizeof(struct rte_vxlan_hdr))
+
+enum dp_port_kind {
+	DP_PORT_PHYS,   /* underlay: carries VXLAN */
+	DP_PORT_VHOST,  /* a VM's vhost-user interface */
+};
+
+/* Which tx queue each worker uses on a port, and whether workers share one. */
+struct dp_txq_map {
+	bool shared;                  /* two workers may hit one queue: take its lock */
+	uint16_t q[DP_MAX_WORKERS];   /* worker index -> tx queue */
+};
+
+struct dp_port;
+
+/* The operations behind a port (style.md #8). */
+struct dp_port_ops {
+	const char *kind;
+	int (*start)(struct dp_port *p, struct rte_mempool *mp, unsigned n_workers);
+	void (*stop)(struct dp_port *p);
+	uint16_t (*rx_burst)(struct dp_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+	uint16_t (*tx_burst)(struct dp_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+	bool (*link_up)(struct dp_port *p);
+};
+
+extern const struct dp_port_ops dp_phys_ops;
+extern const struct dp_port_ops dp_vhost_ops;
+
+struct dp_port {
+	/* Set before the port is published; dp: ro, ctl: ro. */
+	const struct dp_port_ops *ops;
+	char name[CTL_NAME_MAX];
+	enum dp_port_kind kind;
+	uint16_t index;               /* datapath index, key of per-port counters */
+	uint16_t eth_port;            /* DPDK ethdev port id */
+	uint16_t n_rxq, n_txq;
+	struct rte_ether_addr mac;
+	bool tx_ip_cksum;             /* outer IPv4 checksum offloaded */
+	/* physical only */
+	uint32_t ip;                  /* underlay address, network order */
+	uint8_t prefix_len;
+	uint32_t gateway;             /* network order, 0 = none */
+	uint16_t mtu;                 /* underlay L3 MTU */
+	struct rte_ring *inject;      /* frames from the control thread; owner worker sends them */
+	/* vhost only */
+	char socket[CTL_PATH_MAX];
+	enum ctl_vhost_mode mode;
+	uint32_t txq_enabled;         /* ctl only: queues the guest has enabled */
+	/* dp: ro, ctl: rw (republished on vhost queue state changes) */
+	struct dp_txq_map *_Atomic txq_map;
+	/* dp: rw under the lock, only when txq_map->shared */
+	rte_spinlock_t txq_lock[DP_MAX_QUEUES];
+};
+
+/* Per-mbuf metadata, in the mbuf's private area. */
+struct dp_meta {
+	uint16_t in_port;             /* datapath port index it arrived on */
+	uint16_t l3_off;              /* offset of the L3 header in the frame */
+	uint16_t ether_type;          /* host order */
+	uint32_t vni;                 /* virtual network, once known */
+	const struct pol_endpoint *dst; /* resolved destination, if any */
+};
+
+static inline struct dp_meta *
+dp_meta(struct rte_mbuf *m)
+{
+	return rte_mbuf_to_priv(m);
+}
+
+struct dp_port_counters {
+	uint64_t rx_packets, rx_bytes;
+	uint64_t tx_packets, tx_bytes;
+	uint64_t drops;               /* dropped after arriving here, or on its way out here */
+};
+
+struct dp_txbuf {
+	uint16_t n;
+	bool listed;                  /* in dp_lcore.dirty */
+	struct rte_mbuf *pkts[DP_TXBUF];
+};
+
+struct dp_rxq {
+	uint16_t port;                /* datapath port index */
+	uint16_t queue;
+};
+
+/* The rx queues a worker polls; replaced whole by the control thread. */
+struct dp_rxq_list {
+	uint16_t n;
+	struct dp_rxq q[DP_MAX_LCORE_RXQ];
+};
+
+/* One worker's state: only that worker writes it; the control thread
+ * reads the counters (64-bit aligned loads, no tearing on x86-64). */
+struct dp_lcore {
+	unsigned lcore_id;            /* ctl: ro */
+	unsigned worker;              /* index among workers, RCU thread id */
+	struct dp_rxq_list *_Atomic rxqs; /* dp: ro, ctl: rw */
+	/* dp: rw */
+	uint16_t n_dirty;             /* ports with frames waiting in tx[] */
+	uint16_t dirty[DP_MAX_PORTS];
+	struct dp_txbuf tx[DP_MAX_PORTS];
+	unsigned idle_polls;
+	unsigned sleep_us;
+	/* counters: dp: rw, ctl: ro */
+	uint64_t packets;             /* frames received */
+	uint64_t busy_cycles;         /* TSC cycles of iterations that had work */
+	uint64_t idle_sleeps;
+	uint64_t punted;              /* frames handed to the control thread */
+	uint64_t drops[DP_DROP_MAX];
+	struct dp_port_counters port[DP_MAX_PORTS];
+} __rte_cache_aligned;
+
+/* Global datapath state; set up by the control thread before workers start. */
+struct dp_state {
+	unsigned n_workers;
+	struct dp_lcore *lcores;              /* n_workers entries */
+	struct dp_port *_Atomic ports[DP_MAX_PORTS]; /* dp: ro, ctl: rw */
+	struct rte_mempool *pool;
+	struct rte_ring *punt;                /* workers -> control: underlay ARP */
+	uint16_t vxlan_port;                  /* network order */
+	unsigned idle_sleep_max_us;
+	_Atomic bool quit;
+};
+
+extern struct dp_state dp;
+
+static inline struct dp_port *
+dp_port_get(uint16_t idx)
+{
+	return atomic_load_explicit(&dp.ports[idx], memory_order_acquire);
+}
+
+/* Count and free one frame. */
+static inline void
+dp_drop(struct dp_lcore *c, struct rte_mbuf *m, enum dp_drop why)
+{
+	c->drops[why]++;
+	c->port[dp_meta(m)->in_port].drops++;
+	rte_pktmbuf_free(m);
+}
+
+/* --- tx (dp_tx.c) --- */
+void dp_tx_enqueue(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m);
+void dp_tx_flush(struct dp_lcore *c);
+/* Send frames on a port's tx queue for this worker; frees what cannot go. */
+void dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pkts, uint16_t n);
+
+/* --- stages of the VM input path --- */
+uint16_t dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dp_port_security(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dp_l2_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dp_vxlan_encap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+
+/* --- stages of the network input path --- */
+uint16_t dp_underlay_input(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dp_net_deliver(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+
+/* Encapsulate one frame toward @tunnel and queue it; counts and frees on failure. */
+void dp_vxlan_encap_one(struct dp_lcore *c, struct rte_mbuf *m, uint16_t tunnel);
+/* Replicate a broadcast/unknown frame to the members of its network. */
+void dp_flood(struct dp_lcore *c, struct rte_mbuf *m, const struct pol_vnet *v, bool to_tunnels);
+
+struct rte_arp_hdr;
+/* Ethernet/IPv4 ARP with a request or reply opcode. */
+bool dp_arp_valid(const struct rte_arp_hdr *a);
+
+/* Run both input paths on one burst received on @port (also used by tests). */
+void dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+
+/* Worker main loop, launched with rte_eal_remote_launch(). */
+int dp_worker_main(void *arg);
+
+#endif

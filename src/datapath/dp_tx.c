@@ -1,0 +1,81 @@
+/* Output: per-worker tx buffers per port, flushed once per rx burst.
+ *
+ * Each worker sends on the tx queue its port's txq_map gives it.  When
+ * a port has fewer (enabled) tx queues than there are workers, the map
+ * says "shared" and senders serialise on that queue's spinlock, as OVS
+ * does for vhost ports with concurrent_txq; otherwise no lock is taken.
+ */
+#include <rte_ethdev.h>
+
+#include "dp.h"
+
+void
+dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct dp_txq_map *map = atomic_load_explicit(&p->txq_map, memory_order_acquire);
+	struct dp_port_counters *pc = &c->port[p->index];
+	uint16_t q, sent = 0;
+
+	if (map == NULL) {
+		q = UINT16_MAX; /* port not ready: nothing can be sent */
+	} else {
+		q = map->q[c->worker];
+		if (map->shared)
+			rte_spinlock_lock(&p->txq_lock[q]);
+		sent = p->ops->tx_burst(p, q, pkts, n);
+		if (map->shared)
+			rte_spinlock_unlock(&p->txq_lock[q]);
+	}
+	for (uint16_t i = 0; i < sent; i++)
+		pc->tx_bytes += pkts[i]->pkt_len;
+	pc->tx_packets += sent;
+	if (unlikely(sent < n)) {
+		c->drops[DP_DROP_TX_FULL] += n - sent;
+		pc->drops += n - sent;
+		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+	}
+}
+
+void
+dp_tx_enqueue(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m)
+{
+	struct dp_txbuf *b = &c->tx[port];
+
+	if (!b->listed) {
+		b->listed = true;
+		c->dirty[c->n_dirty++] = port;
+	}
+	b->pkts[b->n++] = m;
+	if (unlikely(b->n == DP_TXBUF)) {
+		struct dp_port *p = dp_port_get(port);
+
+		if (likely(p != NULL))
+			dp_tx_burst_now(c, p, b->pkts, b->n);
+		else
+			rte_pktmbuf_free_bulk(b->pkts, b->n);
+		b->n = 0;
+	}
+}
+
+void
+dp_tx_flush(struct dp_lcore *c)
+{
+	for (uint16_t i = 0; i < c->n_dirty; i++) {
+		uint16_t port = c->dirty[i];
+		struct dp_txbuf *b = &c->tx[port];
+		struct dp_port *p;
+
+		b->listed = false;
+		if (b->n == 0)
+			continue;
+		p = dp_port_get(port);
+		if (likely(p != NULL)) {
+			dp_tx_burst_now(c, p, b->pkts, b->n);
+		} else {
+			c->drops[DP_DROP_TX_FULL] += b->n;
+			rte_pktmbuf_free_bulk(b->pkts, b->n);
+		}
+		b->n = 0;
+	}
+	c->n_dirty = 0;
+}

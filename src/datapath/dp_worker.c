@@ -1,0 +1,107 @@
+/* The worker lcore loop: poll rx queues, run each burst through its input
+ * path, flush tx, report RCU quiescence, back off when idle. */
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_rcu_qsbr.h>
+
+#include "dp.h"
+
+struct dp_state dp;
+
+void
+dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct dp_port *p = dp_port_get(port);
+	struct dp_port_counters *pc = &c->port[port];
+
+	for (uint16_t i = 0; i < n; i++) {
+		dp_meta(pkts[i])->in_port = port;
+		pc->rx_bytes += pkts[i]->pkt_len;
+	}
+	pc->rx_packets += n;
+	c->packets += n;
+	if (p->kind == DP_PORT_VHOST) {
+		n = dp_vm_parse(c, pkts, n);
+		n = dp_port_security(c, pkts, n);
+		n = dp_arp_proxy(c, pkts, n);
+		n = dp_l2_forward(c, pkts, n);
+		dp_vxlan_encap(c, pkts, n);
+	} else {
+		n = dp_underlay_input(c, pkts, n);
+		n = dp_vxlan_decap(c, pkts, n);
+		dp_net_deliver(c, pkts, n);
+	}
+	dp_tx_flush(c);
+}
+
+/* Frames the control thread wants sent on a physical port (ARP). */
+static unsigned
+drain_inject(struct dp_lcore *c, struct dp_port *p)
+{
+	struct rte_mbuf *pkts[DP_BURST];
+	unsigned n = rte_ring_dequeue_burst(p->inject, (void **)pkts, DP_BURST, NULL);
+
+	if (n > 0)
+		dp_tx_burst_now(c, p, pkts, n);
+	return n;
+}
+
+static void
+idle_backoff(struct dp_lcore *c)
+{
+	struct timespec ts;
+
+	/* Spin briefly first: a burst often follows a short gap. */
+	if (++c->idle_polls < 128 || dp.idle_sleep_max_us == 0)
+		return;
+	c->sleep_us = c->sleep_us ? RTE_MIN(c->sleep_us * 2, dp.idle_sleep_max_us) : 1;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)c->sleep_us * 1000;
+	/* Offline while asleep so the control thread's grace periods need not wait. */
+	rte_rcu_qsbr_thread_offline(pol_tables.rcu, c->worker);
+	nanosleep(&ts, NULL);
+	rte_rcu_qsbr_thread_online(pol_tables.rcu, c->worker);
+	c->idle_sleeps++;
+}
+
+int
+dp_worker_main(void *arg)
+{
+	struct dp_lcore *c = arg;
+	struct rte_mbuf *pkts[DP_BURST];
+
+	rte_rcu_qsbr_thread_register(pol_tables.rcu, c->worker);
+	rte_rcu_qsbr_thread_online(pol_tables.rcu, c->worker);
+	while (!atomic_load_explicit(&dp.quit, memory_order_relaxed)) {
+		const struct dp_rxq_list *l = atomic_load_explicit(&c->rxqs, memory_order_acquire);
+		uint64_t t0 = rte_rdtsc();
+		unsigned work = 0;
+
+		for (uint16_t i = 0; l != NULL && i < l->n; i++) {
+			struct dp_port *p = dp_port_get(l->q[i].port);
+			uint16_t n;
+
+			if (unlikely(p == NULL))
+				continue;
+			n = p->ops->rx_burst(p, l->q[i].queue, pkts, DP_BURST);
+			if (n > 0) {
+				dp_input(c, l->q[i].port, pkts, n);
+				work += n;
+			}
+			if (p->inject != NULL && l->q[i].queue == 0)
+				work += drain_inject(c, p);
+		}
+		rte_rcu_qsbr_quiescent(pol_tables.rcu, c->worker);
+		if (work > 0) {
+			c->busy_cycles += rte_rdtsc() - t0;
+			c->idle_polls = 0;
+			c->sleep_us = 0;
+		} else {
+			idle_backoff(c);
+		}
+	}
+	rte_rcu_qsbr_thread_offline(pol_tables.rcu, c->worker);
+	rte_rcu_qsbr_thread_unregister(pol_tables.rcu, c->worker);
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* Replication of broadcast and unknown-destination frames to the members
+ * of a virtual network: its local ports (never back to the input port)
+ * and, from a VM, the tunnel endpoints hosting members (never from the
+ * network, so nothing loops).  Only networks configured with flood get here. */
+#include "dp.h"
+
+static struct rte_mbuf *
+replica(struct dp_lcore *c, struct rte_mbuf *m)
+{
+	struct rte_mbuf *r = rte_pktmbuf_copy(m, dp.pool, 0, UINT32_MAX);
+
+	if (unlikely(r == NULL)) {
+		c->drops[DP_DROP_NO_MBUF]++;
+		return NULL;
+	}
+	*dp_meta(r) = *dp_meta(m);
+	return r;
+}
+
+void
+dp_flood(struct dp_lcore *c, struct rte_mbuf *m, const struct pol_vnet *v, bool to_tunnels)
+{
+	uint16_t in_port = dp_meta(m)->in_port;
+	struct rte_mbuf *r;
+
+	for (uint16_t i = 0; i < v->n_flood_ports; i++) {
+		if (v->flood_ports[i] == in_port)
+			continue;
+		r = replica(c, m);
+		if (r != NULL)
+			dp_tx_enqueue(c, v->flood_ports[i], r);
+	}
+	for (uint16_t i = 0; to_tunnels && i < v->n_flood_tunnels; i++) {
+		r = replica(c, m);
+		if (r != NULL)
+			dp_vxlan_encap_one(c, r, v->flood_tunnels[i]);
+	}
+	rte_pktmbuf_free(m);
+}

@@ -1,0 +1,53 @@
+/* Network input, stage 3: deliver decapsulated frames to local VMs by
+ * (VNI, inner destination MAC).  A broadcast ARP request goes only to the
+ * VM that owns the target address; other broadcast/unknown traffic is
+ * replicated to local members if the network floods (never back into
+ * the underlay), else dropped. */
+#include <rte_arp.h>
+
+#include "dp.h"
+
+
+uint16_t
+dp_net_deliver(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct dp_meta *md = dp_meta(m);
+		const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		const struct pol_endpoint *dst;
+		const struct pol_vnet *v;
+
+		if (likely(rte_is_unicast_ether_addr(&eh->dst_addr))) {
+			dst = pol_ep_by_mac(md->vni, &eh->dst_addr);
+			if (likely(dst != NULL && dst->local))
+				dp_tx_enqueue(c, dst->port, m);
+			else
+				dp_drop(c, m, DP_DROP_DST_NOT_LOCAL);
+			continue;
+		}
+		if (md->ether_type == RTE_ETHER_TYPE_ARP &&
+		    m->data_len >= sizeof(*eh) + sizeof(struct rte_arp_hdr)) {
+			const struct rte_arp_hdr *a = (const void *)(eh + 1);
+
+			if (!dp_arp_valid(a)) {
+				dp_drop(c, m, DP_DROP_ARP_INVALID);
+				continue;
+			}
+			if (a->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST)) {
+				dst = pol_ep_by_ip4(md->vni, a->arp_data.arp_tip);
+				if (dst != NULL && dst->local) {
+					dp_tx_enqueue(c, dst->port, m);
+					continue;
+				}
+			}
+		}
+		v = pol_vnet_lookup(md->vni);
+		if (v != NULL && v->flood)
+			dp_flood(c, m, v, false);
+		else
+			dp_drop(c, m, md->ether_type == RTE_ETHER_TYPE_ARP ?
+				DP_DROP_ARP_UNKNOWN : DP_DROP_BUM);
+	}
+	return 0;
+}

@@ -1,0 +1,94 @@
+/* VM input, stage 2: port security.  A VM may only send from its own
+ * MAC and its own IP addresses; its frames enter its virtual network.
+ * Drops frames from unbound ports and spoofed sources; sets meta vni. */
+#include <rte_arp.h>
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "dp.h"
+
+/* DHCP discover/request: the only IPv4 a VM may send before it has an address. */
+static inline bool
+is_dhcp_client(const struct rte_ipv4_hdr *ip)
+{
+	const struct rte_udp_hdr *udp = (const void *)((const uint8_t *)ip + rte_ipv4_hdr_len(ip));
+
+	return ip->src_addr == 0 && ip->next_proto_id == IPPROTO_UDP &&
+	       udp->src_port == RTE_BE16(68) && udp->dst_port == RTE_BE16(67);
+}
+
+static inline enum dp_drop
+check_l3(const struct pol_endpoint *ep, const struct rte_mbuf *m, const struct dp_meta *md)
+{
+	const uint8_t *l3 = rte_pktmbuf_mtod_offset(m, const uint8_t *, md->l3_off);
+
+	switch (md->ether_type) {
+	case RTE_ETHER_TYPE_IPV4: {
+		const struct rte_ipv4_hdr *ip = (const void *)l3;
+
+		if (pol_ep_has_ip4(ep, ip->src_addr))
+			return DP_DROP_MAX;
+		if (m->data_len >= md->l3_off + rte_ipv4_hdr_len(ip) + sizeof(struct rte_udp_hdr) &&
+		    is_dhcp_client(ip))
+			return DP_DROP_MAX;
+		return DP_DROP_SPOOF_IP;
+	}
+	case RTE_ETHER_TYPE_ARP: {
+		const struct rte_arp_hdr *a = (const void *)l3;
+
+		if (!rte_is_same_ether_addr(&a->arp_data.arp_sha, &ep->mac))
+			return DP_DROP_SPOOF_MAC;
+		/* sender 0.0.0.0 is an address probe (RFC 5227) */
+		if (a->arp_data.arp_sip != 0 && !pol_ep_has_ip4(ep, a->arp_data.arp_sip))
+			return DP_DROP_SPOOF_IP;
+		return DP_DROP_MAX;
+	}
+	case RTE_ETHER_TYPE_IPV6: {
+		const struct rte_ipv6_hdr *ip6 = (const void *)l3;
+		static const uint8_t unspec[16];
+
+		/* link-local (fe80::/10) and :: (duplicate address detection) are allowed */
+		if ((ip6->src_addr[0] == 0xfe && (ip6->src_addr[1] & 0xc0) == 0x80) ||
+		    memcmp(ip6->src_addr, unspec, 16) == 0 || pol_ep_has_ip6(ep, ip6->src_addr))
+			return DP_DROP_MAX;
+		return DP_DROP_SPOOF_IP;
+	}
+	default:
+		return DP_DROP_MAX;
+	}
+}
+
+uint16_t
+dp_port_security(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct pol_endpoint *ep;
+	uint16_t k = 0;
+
+	if (n == 0)
+		return 0;
+	/* One burst comes from one port: one binding for all of it. */
+	ep = pol_port_endpoint(dp_meta(pkts[0])->in_port);
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct dp_meta *md = dp_meta(m);
+		const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+		enum dp_drop why;
+
+		if (unlikely(ep == NULL)) {
+			dp_drop(c, m, DP_DROP_UNKNOWN_PORT_VM);
+			continue;
+		}
+		if (unlikely(!rte_is_same_ether_addr(&eh->src_addr, &ep->mac))) {
+			dp_drop(c, m, DP_DROP_SPOOF_MAC);
+			continue;
+		}
+		why = check_l3(ep, m, md);
+		if (unlikely(why != DP_DROP_MAX)) {
+			dp_drop(c, m, why);
+			continue;
+		}
+		md->vni = ep->vni;
+		pkts[k++] = m;
+	}
+	return k;
+}

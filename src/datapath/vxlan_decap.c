@@ -1,0 +1,56 @@
+/* Network input, stage 2: strip the outer headers validated by
+ * dp_underlay_input(), keep the VNI; drops unknown VNIs and headers
+ * without the I flag.  Reserved VXLAN bits are ignored (RFC 7348). */
+#include <rte_ip.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
+
+#include "dp.h"
+
+uint16_t
+dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint32_t last_vni = UINT32_MAX;
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct dp_meta *md = dp_meta(m);
+		const struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *,
+									 sizeof(struct rte_ether_hdr));
+		uint16_t ihl = rte_ipv4_hdr_len(ip);
+		const struct rte_udp_hdr *udp = (const void *)((const uint8_t *)ip + ihl);
+		const struct rte_vxlan_hdr *vx = (const void *)(udp + 1);
+		uint32_t vni, inner_len;
+
+		if (unlikely(!(vx->vx_flags & RTE_BE32(0x08000000)))) {
+			dp_drop(c, m, DP_DROP_VXLAN_FLAGS);
+			continue;
+		}
+		vni = rte_be_to_cpu_32(vx->vx_vni) >> 8;
+		if (vni != last_vni) {
+			if (unlikely(pol_vnet_lookup(vni) == NULL)) {
+				dp_drop(c, m, DP_DROP_UNKNOWN_VNI);
+				continue;
+			}
+			last_vni = vni;
+		}
+		inner_len = rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp) - sizeof(*vx);
+		rte_pktmbuf_adj(m, sizeof(struct rte_ether_hdr) + ihl + sizeof(*udp) + sizeof(*vx));
+		if (m->pkt_len > inner_len)  /* Ethernet padding of the outer frame */
+			rte_pktmbuf_trim(m, m->pkt_len - inner_len);
+		if (unlikely(m->data_len < sizeof(struct rte_ether_hdr))) {
+			dp_drop(c, m, DP_DROP_MALFORMED);
+			continue;
+		}
+		/* Offload flags described the outer packet. */
+		m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
+		m->packet_type = 0;
+		md->vni = vni;
+		md->l3_off = sizeof(struct rte_ether_hdr);
+		md->ether_type = rte_be_to_cpu_16(
+			rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type);
+		pkts[k++] = m;
+	}
+	return k;
+}

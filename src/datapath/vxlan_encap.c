@@ -1,0 +1,110 @@
+/* VM input, stage 5: VXLAN encapsulation (RFC 7348) toward the remote
+ * tunnel endpoint of each frame's destination, queued on the physical
+ * port's tx queue.  Outer: Ethernet / IPv4 (DF) / UDP (source port from
+ * a hash of the inner flow, checksum 0) / VXLAN (I flag, VNI). */
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
+
+#include "dp.h"
+
+#define OUTER_L3_LEN (sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) + \
+		      sizeof(struct rte_vxlan_hdr))
+
+/* Hash of the inner flow: MACs, and IPv4 addresses and ports when present,
+ * so one flow keeps one outer source port (ECMP in the underlay). */
+static inline uint32_t
+inner_flow_hash(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	uint32_t h = rte_hash_crc(eh, 2 * RTE_ETHER_ADDR_LEN, 0);
+
+	if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
+	    m->data_len >= sizeof(*eh) + sizeof(struct rte_ipv4_hdr)) {
+		const struct rte_ipv4_hdr *ip = (const void *)(eh + 1);
+		uint16_t ihl = rte_ipv4_hdr_len(ip);
+
+		h = rte_hash_crc_8byte(((uint64_t)ip->src_addr << 32) | ip->dst_addr, h);
+		if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) &&
+		    m->data_len >= sizeof(*eh) + ihl + 4)
+			h = rte_hash_crc_4byte(*(const uint32_t *)((const uint8_t *)ip + ihl), h);
+	}
+	return h;
+}
+
+void
+dp_vxlan_encap_one(struct dp_lcore *c, struct rte_mbuf *m, uint16_t tunnel)
+{
+	const struct pol_tunnel *t = pol_tunnel_get(tunnel);
+	struct dp_port *p;
+	struct rte_ether_hdr *eh;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+	struct rte_vxlan_hdr *vx;
+	uint32_t inner_len = m->pkt_len, hash;
+
+	if (unlikely(t == NULL || (p = dp_port_get(t->port)) == NULL)) {
+		dp_drop(c, m, DP_DROP_NO_TUNNEL);
+		return;
+	}
+	if (unlikely(!t->resolved)) {
+		dp_drop(c, m, DP_DROP_NEIGH_UNRESOLVED);
+		return;
+	}
+	if (unlikely(inner_len + OUTER_L3_LEN > p->mtu)) {
+		dp_drop(c, m, DP_DROP_MTU_EXCEEDED);
+		return;
+	}
+	hash = inner_flow_hash(m);
+	eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, DP_VXLAN_HLEN);
+	if (unlikely(eh == NULL)) {
+		dp_drop(c, m, DP_DROP_NO_HEADROOM);
+		return;
+	}
+	ip = (struct rte_ipv4_hdr *)(eh + 1);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	vx = (struct rte_vxlan_hdr *)(udp + 1);
+
+	rte_ether_addr_copy(&t->dst_mac, &eh->dst_addr);
+	rte_ether_addr_copy(&t->src_mac, &eh->src_addr);
+	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0;
+	ip->total_length = rte_cpu_to_be_16(inner_len + OUTER_L3_LEN);
+	ip->packet_id = 0;             /* atomic datagram, RFC 6864 */
+	ip->fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->hdr_checksum = 0;
+	ip->src_addr = t->src_ip;
+	ip->dst_addr = t->dst_ip;
+
+	udp->src_port = rte_cpu_to_be_16(49152 | (hash & 0x3fff)); /* IANA dynamic range */
+	udp->dst_port = dp.vxlan_port;
+	udp->dgram_len = rte_cpu_to_be_16(inner_len + sizeof(*udp) + sizeof(*vx));
+	udp->dgram_cksum = 0;          /* allowed for IPv4 by RFC 7348 */
+
+	vx->vx_flags = RTE_BE32(0x08000000);
+	vx->vx_vni = rte_cpu_to_be_32(dp_meta(m)->vni << 8);
+
+	m->ol_flags &= ~(RTE_MBUF_F_TX_OFFLOAD_MASK);
+	if (p->tx_ip_cksum) {
+		m->l2_len = sizeof(*eh);
+		m->l3_len = sizeof(*ip);
+		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+	} else {
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	dp_tx_enqueue(c, t->port, m);
+}
+
+uint16_t
+dp_vxlan_encap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		dp_vxlan_encap_one(c, pkts[i], dp_meta(pkts[i])->dst->tunnel);
+	return 0;
+}
