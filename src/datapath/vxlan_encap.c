@@ -28,8 +28,12 @@ inner_flow_hash(const struct rte_mbuf *m)
 
 		h = rte_hash_crc_8byte(((uint64_t)ip->src_addr << 32) | ip->dst_addr, h);
 		if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) &&
-		    m->data_len >= sizeof(*eh) + ihl + 4)
-			h = rte_hash_crc_4byte(*(const uint32_t *)((const uint8_t *)ip + ihl), h);
+		    m->data_len >= sizeof(*eh) + ihl + 4) {
+			uint32_t ports; /* IP options can leave them unaligned */
+
+			memcpy(&ports, (const uint8_t *)ip + ihl, sizeof(ports));
+			h = rte_hash_crc_4byte(ports, h);
+		}
 	}
 	return h;
 }

@@ -37,6 +37,7 @@ struct defer_item {
 static struct rte_rcu_qsbr_dq *defer_q;
 static struct rte_hash *vnet_state_by_vni; /* control only: vni -> struct vnet_state * */
 static uint64_t revision;
+static unsigned n_endpoints;  /* rte_hash_count() still counts keys awaiting reclaim */
 
 static void
 defer_run(void *unused, void *e, unsigned n)
@@ -161,6 +162,8 @@ pol_tables_fini(void)
 	rte_hash_free(pol_tables.vnets);
 	rte_hash_free(vnet_state_by_vni);
 	vnet_state_by_vni = NULL;
+	n_endpoints = 0;
+	revision = 0;
 	for (unsigned i = 0; i < POL_MAX_TUNNELS; i++)
 		rte_free(pol_tables.tunnels[i]);
 	rte_free(pol_tables.rcu);
@@ -315,9 +318,10 @@ pol_vnet_iterate(uint32_t *next, const struct pol_vnet **v)
 	return ret;
 }
 
-/* Account @ep in its network's member counts (+1 or -1) and republish. */
+/* Account @ep in its network's member counts (+1 or -1); the caller
+ * republishes once, so a replaced member never vanishes from flood lists. */
 static int
-vnet_member(const struct pol_endpoint *ep, int delta)
+vnet_count(const struct pol_endpoint *ep, int delta)
 {
 	struct vnet_state *s = vnet_state(ep->vni);
 
@@ -334,7 +338,16 @@ vnet_member(const struct pol_endpoint *ep, int delta)
 		s->tunnel_members[ep->tunnel] += delta;
 	}
 	s->n_members += delta;
-	return vnet_republish(s, s->pub);
+	return 0;
+}
+
+static void
+vnet_publish_members(uint32_t vni)
+{
+	struct vnet_state *s = vnet_state(vni);
+
+	if (s != NULL && vnet_republish(s, s->pub) < 0)
+		LOG(ERR, "vni %u: out of memory, flood list not updated", vni);
 }
 
 /* --- endpoints --- */
@@ -449,9 +462,12 @@ pol_endpoint_set(const struct pol_endpoint *tmpl)
 		atomic_store_explicit(&pol_tables.port_ep[ep->port], ep, memory_order_release);
 	if (old != NULL) {
 		ep_unlink(old, ep);
-		vnet_member(old, -1);
+		vnet_count(old, -1);
+	} else {
+		n_endpoints++;
 	}
-	vnet_member(ep, +1);
+	vnet_count(ep, +1);
+	vnet_publish_members(ep->vni);
 	pol_defer_free(rte_free, old);
 	return 0;
 
@@ -490,7 +506,9 @@ pol_endpoint_del(uint32_t vni, const struct rte_ether_addr *mac)
 	old = data;
 	ep_unlink(old, NULL);
 	hash_del_deferred(pol_tables.ep_by_mac, &mk);
-	vnet_member(old, -1);
+	n_endpoints--;
+	vnet_count(old, -1);
+	vnet_publish_members(old->vni);
 	pol_defer_free(rte_free, old);
 	return 0;
 }
@@ -498,9 +516,7 @@ pol_endpoint_del(uint32_t vni, const struct rte_ether_addr *mac)
 unsigned
 pol_endpoint_count(void)
 {
-	int32_t n = rte_hash_count(pol_tables.ep_by_mac);
-
-	return n < 0 ? 0 : (unsigned)n;
+	return n_endpoints;
 }
 
 int
