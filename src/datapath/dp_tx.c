@@ -36,6 +36,15 @@ dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pkts, u
 	}
 }
 
+/* The port went away (hot-removed) with frames still buffered for it. */
+static void
+tx_lost(struct dp_lcore *c, uint16_t port, struct dp_txbuf *b)
+{
+	c->drops[DP_DROP_TX_FULL] += b->n;
+	c->port[port].drops += b->n;
+	rte_pktmbuf_free_bulk(b->pkts, b->n);
+}
+
 void
 dp_tx_enqueue(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m)
 {
@@ -52,7 +61,7 @@ dp_tx_enqueue(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m)
 		if (likely(p != NULL))
 			dp_tx_burst_now(c, p, b->pkts, b->n);
 		else
-			rte_pktmbuf_free_bulk(b->pkts, b->n);
+			tx_lost(c, port, b);
 		b->n = 0;
 	}
 }
@@ -69,12 +78,10 @@ dp_tx_flush(struct dp_lcore *c)
 		if (b->n == 0)
 			continue;
 		p = dp_port_get(port);
-		if (likely(p != NULL)) {
+		if (likely(p != NULL))
 			dp_tx_burst_now(c, p, b->pkts, b->n);
-		} else {
-			c->drops[DP_DROP_TX_FULL] += b->n;
-			rte_pktmbuf_free_bulk(b->pkts, b->n);
-		}
+		else
+			tx_lost(c, port, b);
 		b->n = 0;
 	}
 	c->n_dirty = 0;

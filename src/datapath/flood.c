@@ -11,6 +11,7 @@ replica(struct dp_lcore *c, struct rte_mbuf *m)
 
 	if (unlikely(r == NULL)) {
 		c->drops[DP_DROP_NO_MBUF]++;
+		c->port[dp_meta(m)->in_port].drops++;
 		return NULL;
 	}
 	*dp_meta(r) = *dp_meta(m);

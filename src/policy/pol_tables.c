@@ -389,10 +389,7 @@ ep_by_ip(uint32_t vni, const struct ctl_ip *ip)
 static bool
 ep_has_ip(const struct pol_endpoint *ep, const struct ctl_ip *ip)
 {
-	for (unsigned i = 0; i < ep->n_ips; i++)
-		if (memcmp(&ep->ips[i], ip, sizeof(*ip)) == 0)
-			return true;
-	return false;
+	return ip->family == AF_INET ? pol_ep_has_ip4(ep, ip->v4) : pol_ep_has_ip6(ep, ip->v6);
 }
 
 /* Remove @old's secondary entries (IPs, port binding) that @new does not keep. */
