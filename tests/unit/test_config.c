@@ -16,6 +16,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit_main.h"
+
 #include "ctl_config.h"
 #include "ctl_proto.h"
 
@@ -1116,10 +1118,7 @@ static void test_many_endpoints_dup(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "default config", test_default_config },
 		{ "two-hosts examples", test_two_hosts },
 		{ "defaults", test_defaults },
@@ -1147,25 +1146,8 @@ int main(void)
 		{ "200k endpoints", test_many_endpoints },
 		{ "duplicate in 50k endpoints", test_many_endpoints_dup },
 	};
-	CU_pSuite suite;
-	unsigned failures;
+	const struct unit_suite suite = { "config", tests, UNIT_DIM(tests), NULL, NULL,
+					  NULL, NULL };
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("config", NULL, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (unsigned i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
-		goto fail;
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
-	CU_cleanup_registry();
-	return 1;
+	return unit_run(&suite, NULL);
 }

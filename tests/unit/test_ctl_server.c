@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+
+#include "unit_main.h"
 #include <jansson.h>
 
 #include "ctl_proto.h"
@@ -831,10 +833,7 @@ static void test_teardown(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "ok reply echoes id", test_ok_reply_echoes_id },
 		{ "unknown command", test_unknown_command },
 		{ "malformed then good request", test_malformed_then_good },
@@ -852,27 +851,8 @@ int main(void)
 		{ "pipelined requests and half-close", test_pipelined_and_half_close },
 		{ "too many clients", test_too_many_clients },
 	};
-	CU_pSuite suite;
-	unsigned failed;
+	const struct unit_suite suite = { "ctl_server", tests, UNIT_DIM(tests), suite_init, suite_clean,
+					  test_setup, test_teardown };
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite_with_setup_and_teardown("ctl_server", suite_init, suite_clean,
-						     test_setup, test_teardown);
-	if (suite == NULL)
-		goto fail;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
-
-fail:
-	fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
-	CU_cleanup_registry();
-	return 1;
+	return unit_run(&suite, NULL);
 }

@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+
+#include "unit_main.h"
 #include <rte_arp.h>
 #include <rte_ip.h>
 #include <rte_ring.h>
@@ -1205,10 +1207,7 @@ test_drop_reasons_have_distinct_names(void)
 int
 main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "encap: echo to remote VM, byte for byte", test_encap_echo_to_remote_vm_byte_for_byte },
 		{ "encap: outer source port follows the inner flow", test_encap_source_port_follows_inner_flow },
 		{ "encap: beyond underlay MTU dropped", test_encap_beyond_underlay_mtu_dropped },
@@ -1255,45 +1254,15 @@ main(int argc, char **argv)
 		{ "bum: ARP request from network to target VM only", test_arp_request_from_network_reaches_target_vm_only },
 		{ "drop reasons have distinct names", test_drop_reasons_have_distinct_names },
 	};
-	CU_pSuite suite;
-	unsigned failed;
-	int ret;
+	const struct unit_suite suite = { "datapath", tests, UNIT_DIM(tests), NULL, NULL,
+					  test_setup, test_teardown };
+	int ret = env_init(argv[0], 1024);
 
-	ret = env_init(argv[0], 1024);
 	if (ret < 0) {
 		fprintf(stderr, "test_datapath: fixture: %s\n", strerror(-ret));
 		return 1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		goto fail;
-	suite = CU_add_suite_with_setup_and_teardown("datapath", NULL, NULL, test_setup,
-						     test_teardown);
-	if (suite == NULL)
-		goto fail;
-	for (size_t i = 0; i < RTE_DIM(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (argc > 1) {                  /* one test, by name */
-		CU_pTest t = CU_get_test(suite, argv[1]);
-
-		if (t == NULL) {
-			fprintf(stderr, "test_datapath: no test '%s'\n", argv[1]);
-			goto fail;
-		}
-		CU_basic_run_test(suite, t);
-	} else {
-		CU_basic_run_tests();
-	}
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	ret = unit_run(&suite, argc > 1 ? argv[1] : NULL);
 	env_fini();
-	return failed ? 1 : 0;
-
-fail:
-	fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
-	CU_cleanup_registry();
-	env_fini();
-	return 1;
+	return ret;
 }

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+
+#include "unit_main.h"
 #include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
@@ -784,10 +786,7 @@ test_100k_endpoints_added_and_removed_leave_tables_empty(void)
 int
 main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "vnet set, lookup, replace, delete", test_vnet_set_lookup_replace_delete },
 		{ "vnet delete refused while in use", test_vnet_delete_refused_while_endpoints_use_it },
 		{ "endpoint found by MAC, IP and port", test_endpoint_found_by_mac_ip_and_port },
@@ -805,44 +804,15 @@ main(int argc, char **argv)
 		{ "flood list keeps member during replacement", test_flood_list_keeps_member_during_replacement },
 		{ "100k endpoints added and removed leave tables empty", test_100k_endpoints_added_and_removed_leave_tables_empty },
 	};
-	CU_pSuite suite;
-	unsigned failed;
-	int ret;
+	const struct unit_suite suite = { "tables", tests, UNIT_DIM(tests), NULL, NULL,
+					  test_setup, NULL };
+	int ret = env_init(argv[0], 1024);
 
-	ret = env_init(argv[0], 1024);
 	if (ret < 0) {
 		fprintf(stderr, "test_tables: fixture: %s\n", strerror(-ret));
 		return 1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		goto fail;
-	suite = CU_add_suite_with_setup_and_teardown("tables", NULL, NULL, test_setup, NULL);
-	if (suite == NULL)
-		goto fail;
-	for (size_t i = 0; i < RTE_DIM(tests); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto fail;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (argc > 1) {                  /* one test, by name */
-		CU_pTest t = CU_get_test(suite, argv[1]);
-
-		if (t == NULL) {
-			fprintf(stderr, "test_tables: no test '%s'\n", argv[1]);
-			goto fail;
-		}
-		CU_basic_run_test(suite, t);
-	} else {
-		CU_basic_run_tests();
-	}
-	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
+	ret = unit_run(&suite, argc > 1 ? argv[1] : NULL);
 	env_fini();
-	return failed ? 1 : 0;
-
-fail:
-	fprintf(stderr, "CUnit: %s\n", CU_get_error_msg());
-	CU_cleanup_registry();
-	env_fini();
-	return 1;
+	return ret;
 }
