@@ -7,7 +7,8 @@
 #include "ctl_config.h"
 
 /* Build the EAL argument vector for @cfg into @argv (at most @max entries,
- * pointing into @buf).  Returns argc, or a negative errno. */
+ * NULL-terminated; strings point into @cfg and static storage, so call it
+ * once).  Returns argc, or -E2BIG. */
 int ctl_switch_eal_args(const struct ctl_config *cfg, const char *prog,
 			char **argv, int max);
 

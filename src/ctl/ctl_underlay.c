@@ -19,6 +19,7 @@ RTE_LOG_REGISTER_SUFFIX(ul_logtype, underlay, INFO);
 
 #define ARP_RETRY_MS 1000      /* while unresolved */
 #define ARP_REFRESH_MS 30000   /* once resolved: notice a changed MAC */
+#define TIMER_MS 50            /* how often the tunnel table is scanned */
 
 /* Control-side state of a tunnel slot. */
 struct tunnel_slot {
@@ -28,6 +29,7 @@ struct tunnel_slot {
 };
 
 static struct tunnel_slot slots[POL_MAX_TUNNELS];
+static uint64_t next_scan;     /* TSC deadline of the next scan of slots[] */
 
 static bool
 same_subnet(uint32_t a, uint32_t b, uint8_t len)
@@ -209,6 +211,9 @@ ctl_underlay_poll(void)
 			handle_arp(pkts[i]);
 			rte_pktmbuf_free(pkts[i]);
 		}
+	if (now < next_scan)
+		return;
+	next_scan = now + ms * TIMER_MS;
 	for (int i = 0; i < POL_MAX_TUNNELS; i++) {
 		struct tunnel_slot *s = &slots[i];
 		struct dp_port *p;

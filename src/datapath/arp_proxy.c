@@ -1,7 +1,8 @@
 /* VM input, stage 3: answer ARP requests from the endpoint table, so no
  * ARP for a known VM ever crosses the underlay.  Requests for unknown
  * addresses go on to be flooded if the network floods, else are dropped;
- * gratuitous ARP is absorbed; ARP replies pass on as unicast. */
+ * gratuitous ARP and probes for the VM's own address are absorbed; ARP
+ * replies pass on as unicast. */
 #include <rte_arp.h>
 
 #include "dp.h"
@@ -67,6 +68,11 @@ dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		target = pol_ep_by_ip4(md->vni, tip);
+		if (unlikely(target != NULL && target->local && target->port == md->in_port)) {
+			/* a probe for its own address (RFC 5227): no conflict to report */
+			dp_drop(c, m, DP_DROP_ARP_GRATUITOUS);
+			continue;
+		}
 		if (target != NULL) {
 			arp_make_reply(eh, a, &target->mac, tip);
 			dp_tx_enqueue(c, md->in_port, m);

@@ -784,6 +784,17 @@ test_gratuitous_arp_absorbed(void)
 }
 
 static void
+test_arp_probe_for_own_address_absorbed(void)
+{
+	struct env_frame f;
+
+	/* RFC 5227 probe: sender 0.0.0.0, target the VM's own address */
+	arp_frame(&f, BCAST, VM1_MAC, RTE_ARP_OP_REQUEST, VM1_MAC, "0.0.0.0", NULL, VM1_IP);
+	input_frame(VM1, &f);
+	CU_ASSERT(dropped(1, DP_DROP_ARP_GRATUITOUS, VM1));
+}
+
+static void
 test_invalid_arp_dropped(void)
 {
 	struct env_frame f;
@@ -1230,6 +1241,7 @@ main(int argc, char **argv)
 		{ "arp: request for local VM answered locally", test_arp_request_for_local_vm_answered_locally },
 		{ "arp: request for unknown IP dropped", test_arp_request_for_unknown_ip_dropped },
 		{ "arp: gratuitous absorbed", test_gratuitous_arp_absorbed },
+		{ "arp: probe for own address absorbed", test_arp_probe_for_own_address_absorbed },
 		{ "arp: invalid dropped", test_invalid_arp_dropped },
 		{ "arp: underlay ARP punted", test_underlay_arp_punted_to_control_thread },
 		{ "arp: underlay ARP, control queue full", test_underlay_arp_with_control_queue_full_dropped },
