@@ -5,6 +5,7 @@
 #   - VM a1 pings VM b1 across the underlay in VXLAN with VNI 100;
 #   - VM a1 pings VM a2 on the same host without touching the underlay;
 #   - networks blue (VNI 100) and red (VNI 200) reuse the same IPs, isolated;
+#   - broadcast is dropped and counted in blue, replicated to members in red;
 #   - spoofed MAC and IP sources are dropped and counted;
 #   - the kernel's VXLAN pings a VM behind switch A and is pinged back;
 #   - malformed VXLAN frames leave the switch up and are counted by reason;
@@ -43,8 +44,8 @@ ip -n "k$S" addr add 198.51.100.3/24 dev "vK$S"
 vs_kernel_vxlan "k$S" "vx$S" 100 198.51.100.3 198.51.100.1 10.0.0.3/24 "$KMAC" "vK$S"
 
 # --- configurations ---------------------------------------------------------
-write_config() { # host ip ifname lcores workers
-	local host=$1 ip=$2 ifname=$3 lcores=$4 workers=$5
+write_config() { # host ip ifname lcores workers idle_sleep_max_us
+	local host=$1 ip=$2 ifname=$3 lcores=$4 workers=$5 sleep=$6
 	cat > "$VS_TMP/$host.yaml" <<EOF
 eal:
   lcores: "$lcores"
@@ -55,7 +56,7 @@ eal:
   args: [--no-pci, "--log-level=*:notice"]
 workers:
   lcores: [$workers]
-  idle_sleep_max_us: 200
+  idle_sleep_max_us: $sleep
   mbufs: 8192
 control:
   socket: $VS_TMP/$host.sock
@@ -86,6 +87,7 @@ virtual_networks:
   - name: red
     vni: 200
     subnets: [10.0.0.0/24]
+    flood: true
 endpoints:
 EOF
 }
@@ -99,7 +101,7 @@ ep() { # host name mac ip vnet where(port NAME | tep IP)
 EOF
 }
 mkdir -p "$VS_TMP/vm"
-write_config a 198.51.100.1 "vA$S" "0@0,1@1" 1
+write_config a 198.51.100.1 "vA$S" "0@0,1@1" 1 200
 vhost a a1; vhost a a2; vhost a a3
 nets a
 ep a a1 02:00:00:00:0a:01 10.0.0.1 blue port a1
@@ -108,7 +110,8 @@ ep a a3 02:00:00:00:0a:03 10.0.0.1 red port a3
 ep a b1 02:00:00:00:0b:01 10.0.0.2 blue tep 198.51.100.2
 ep a b3 02:00:00:00:0b:03 10.0.0.2 red tep 198.51.100.2
 ep a k1 "$KMAC" 10.0.0.3 blue tep 198.51.100.3
-write_config b 198.51.100.2 "vB$S" "0@0,1@1,2@1" "1, 2"
+# two workers: each sleeps up to 500 us when idle, so the pair stays < 10%
+write_config b 198.51.100.2 "vB$S" "0@0,1@1,2@1" "1, 2" 500
 vhost b b1; vhost b b3 client
 nets b
 ep b b1 02:00:00:00:0b:01 10.0.0.2 blue port b1
@@ -174,6 +177,21 @@ vs_capture_stop b1
 seen=$(tcpdump -nr "$VS_TMP/b1.pcap" 2>/dev/null | wc -l)
 [ "$seen" -eq 0 ] || vs_fail "red traffic reached blue's b1 ($seen frames)"
 vs_pass "red and blue use the same IPs and stay isolated"
+
+# --- broadcast: blue drops it, red (flood: true) replicates it to members ---
+u0=$(drops a arp_unknown_target)
+vs_capture b1arp "nb1$S" "$(vs_vm_tap b1)" "arp"
+ip netns exec "na1$S" ping -c 1 -W 1 10.0.0.77 >/dev/null 2>&1 || true
+vs_capture_stop b1arp
+u1=$(drops a arp_unknown_target)
+[ "$u1" -gt "$u0" ] || vs_fail "ARP for an unknown address in blue was not counted ($u0 -> $u1)"
+[ "$(vs_pcap_count b1arp)" -eq 0 ] || vs_fail "blue flooded an ARP request to b1"
+vs_capture b3arp "nb3$S" "$(vs_vm_tap b3)" "arp"
+ip netns exec "na3$S" ping -c 1 -W 1 10.0.0.77 >/dev/null 2>&1 || true
+vs_capture_stop b3arp
+[ "$(vs_pcap_count b3arp 'arp.dst.proto_ipv4 == 10.0.0.77')" -ge 1 ] ||
+	{ ctl a show; ctl a stats; ctl b stats; vs_fail "red did not replicate the ARP request for 10.0.0.77 to b3 on host B"; }
+vs_pass "broadcast: dropped and counted in blue, replicated over VXLAN to red's members"
 
 # --- port security ------------------------------------------------------------
 s0=$(drops a spoof_ip)
