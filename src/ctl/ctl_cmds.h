@@ -6,7 +6,26 @@
 #define VS_VERSION "dev"
 #endif
 
+#include <stdint.h>
+#include <jansson.h>
+
+/* Register every command group below. Returns 0 or a negative errno. */
+int ctl_cmds_register_all(void);
+
 /* show, stats */
 int ctl_cmds_stats_register(void);
+/* port, vnet, endpoint */
+int ctl_cmds_objects_register(void);
+/* config check|reload, log level */
+int ctl_cmds_config_register(void);
+int ctl_cmds_trace_register(void);   /* trace: dry run of a described packet */
+
+/* JSON views shared by show and the list/show commands. */
+json_t *ctl_json_ports(void);
+json_t *ctl_json_vnets(void);
+json_t *ctl_json_endpoints(uint32_t vni);   /* UINT32_MAX: every network */
+json_t *ctl_json_port_stats(uint16_t idx);
+/* A port (re)appearing at @idx starts its counters from 0. */
+void ctl_stats_port_reset(uint16_t idx);
 
 #endif

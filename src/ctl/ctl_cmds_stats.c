@@ -44,8 +44,8 @@ mac_str(const struct rte_ether_addr *mac)
 	return json_string(s);
 }
 
-static json_t *
-ports_json(void)
+json_t *
+ctl_json_ports(void)
 {
 	json_t *arr = json_array();
 
@@ -78,8 +78,8 @@ ports_json(void)
 	return arr;
 }
 
-static json_t *
-vnets_json(void)
+json_t *
+ctl_json_vnets(void)
 {
 	json_t *arr = json_array();
 	const struct pol_vnet *v;
@@ -97,16 +97,20 @@ vnets_json(void)
 	return arr;
 }
 
-static json_t *
-endpoints_json(void)
+json_t *
+ctl_json_endpoints(uint32_t vni)
 {
 	json_t *arr = json_array();
 	const struct pol_endpoint *ep;
 	uint32_t next = 0;
 
 	while (pol_endpoint_iterate(&next, &ep) >= 0) {
-		json_t *ips = json_array();
+		json_t *ips;
 		char where[64];
+
+		if (vni != UINT32_MAX && ep->vni != vni)
+			continue;
+		ips = json_array();
 
 		for (unsigned i = 0; i < ep->n_ips; i++)
 			json_array_append_new(ips, ip_str(&ep->ips[i]));
@@ -127,6 +131,76 @@ endpoints_json(void)
 	return arr;
 }
 
+/* What `stats --clear` subtracts: counters as they were when cleared.
+ * Workers' counters are never written by this thread. */
+static struct {
+	struct dp_port_counters port[DP_MAX_PORTS];
+	uint64_t packets[DP_MAX_WORKERS], busy_cycles[DP_MAX_WORKERS];
+	uint64_t drops[DP_DROP_MAX];
+} base;
+
+static struct dp_port_counters
+port_sum(uint16_t i)
+{
+	struct dp_port_counters s = { 0 };
+
+	for (unsigned w = 0; w < dp.n_workers; w++) {
+		const struct dp_port_counters *c = &dp.lcores[w].port[i];
+
+		s.rx_packets += c->rx_packets;
+		s.rx_bytes += c->rx_bytes;
+		s.tx_packets += c->tx_packets;
+		s.tx_bytes += c->tx_bytes;
+		s.drops += c->drops;
+	}
+	return s;
+}
+
+static uint64_t
+drop_sum(unsigned d)
+{
+	uint64_t n = 0;
+
+	for (unsigned w = 0; w < dp.n_workers; w++)
+		n += dp.lcores[w].drops[d];
+	return n;
+}
+
+void
+ctl_stats_port_reset(uint16_t idx)
+{
+	if (dp.lcores != NULL)
+		base.port[idx] = port_sum(idx);
+}
+
+static void
+stats_clear(void)
+{
+	for (uint16_t i = 0; i < DP_MAX_PORTS; i++)
+		ctl_stats_port_reset(i);
+	for (unsigned w = 0; w < dp.n_workers; w++) {
+		base.packets[w] = dp.lcores[w].packets;
+		base.busy_cycles[w] = dp.lcores[w].busy_cycles;
+	}
+	for (unsigned d = 0; d < DP_DROP_MAX; d++)
+		base.drops[d] = drop_sum(d);
+}
+
+json_t *
+ctl_json_port_stats(uint16_t i)
+{
+	const struct dp_port *p = dp_port_get(i);
+	struct dp_port_counters s = port_sum(i);
+
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}",
+		"name", p ? p->name : "?",
+		"rx_packets", (json_int_t)(s.rx_packets - base.port[i].rx_packets),
+		"rx_bytes", (json_int_t)(s.rx_bytes - base.port[i].rx_bytes),
+		"tx_packets", (json_int_t)(s.tx_packets - base.port[i].tx_packets),
+		"tx_bytes", (json_int_t)(s.tx_bytes - base.port[i].tx_bytes),
+		"drops", (json_int_t)(s.drops - base.port[i].drops));
+}
+
 static json_t *
 workers_json(void)
 {
@@ -137,7 +211,8 @@ workers_json(void)
 		const struct dp_rxq_list *l = atomic_load(&c->rxqs);
 		json_t *rxqs = json_array();
 		char q[CTL_NAME_MAX + 8];
-		uint64_t pkts = c->packets, cyc = c->busy_cycles;
+		uint64_t pkts = c->packets - base.packets[w];
+		uint64_t cyc = c->busy_cycles - base.busy_cycles[w];
 
 		for (uint16_t i = 0; l != NULL && i < l->n; i++) {
 			const struct dp_port *p = dp_port_get(l->q[i].port);
@@ -160,26 +235,9 @@ port_stats_json(void)
 {
 	json_t *arr = json_array();
 
-	for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
-		const struct dp_port *p = dp_port_get(i);
-		struct dp_port_counters s = { 0 };
-
-		if (p == NULL)
-			continue;
-		for (unsigned w = 0; w < dp.n_workers; w++) {
-			const struct dp_port_counters *c = &dp.lcores[w].port[i];
-
-			s.rx_packets += c->rx_packets;
-			s.rx_bytes += c->rx_bytes;
-			s.tx_packets += c->tx_packets;
-			s.tx_bytes += c->tx_bytes;
-			s.drops += c->drops;
-		}
-		json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}",
-			"name", p->name, "rx_packets", (json_int_t)s.rx_packets,
-			"rx_bytes", (json_int_t)s.rx_bytes, "tx_packets", (json_int_t)s.tx_packets,
-			"tx_bytes", (json_int_t)s.tx_bytes, "drops", (json_int_t)s.drops));
-	}
+	for (uint16_t i = 0; i < DP_MAX_PORTS; i++)
+		if (dp_port_get(i) != NULL)
+			json_array_append_new(arr, ctl_json_port_stats(i));
 	return arr;
 }
 
@@ -188,14 +246,9 @@ drops_json(void)
 {
 	json_t *arr = json_array();
 
-	for (unsigned d = 0; d < DP_DROP_MAX; d++) {
-		uint64_t n = 0;
-
-		for (unsigned w = 0; w < dp.n_workers; w++)
-			n += dp.lcores[w].drops[d];
+	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		json_array_append_new(arr, json_pack("{s:s, s:I, s:s}", "reason", dp_drop_name(d),
-			"count", (json_int_t)n, "help", dp_drop_help(d)));
-	}
+			"count", (json_int_t)(drop_sum(d) - base.drops[d]), "help", dp_drop_help(d)));
 	return arr;
 }
 
@@ -209,7 +262,7 @@ cmd_show(json_t *args, json_t **result, char *err, size_t errlen)
 		"version", VS_VERSION, "config", cfg ? cfg->file : "-",
 		"vxlan_port", rte_be_to_cpu_16(dp.vxlan_port),
 		"tsc_hz", (json_int_t)rte_get_tsc_hz(),
-		"ports", ports_json(), "networks", vnets_json(), "endpoints", endpoints_json(),
+		"ports", ctl_json_ports(), "networks", ctl_json_vnets(), "endpoints", ctl_json_endpoints(UINT32_MAX),
 		"tunnels", ctl_underlay_json(), "workers", workers_json());
 	return *result ? 0 : -ENOMEM;
 }
@@ -217,9 +270,23 @@ cmd_show(json_t *args, json_t **result, char *err, size_t errlen)
 static int
 cmd_stats(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	const char *what = json_array_size(args) ? json_string_value(json_array_get(args, 0)) : "all";
-	bool all = strcmp(what, "all") == 0;
+	const char *what = "all";
+	bool clear = false, all;
 
+	for (size_t i = 0; i < json_array_size(args); i++) {
+		const char *a = json_string_value(json_array_get(args, i));
+
+		if (strcmp(a, "--clear") == 0 || strcmp(a, "clear") == 0)
+			clear = true;
+		else
+			what = a;
+	}
+	all = strcmp(what, "all") == 0;
+	if (!all && strcmp(what, "ports") && strcmp(what, "workers") && strcmp(what, "drops")) {
+		snprintf(err, errlen, "unknown statistics '%s' (ports, workers, drops or all)", what);
+		return -EINVAL;
+	}
+	/* the reply shows the counters as they were, then they restart from 0 */
 	*result = json_object();
 	if (all || strcmp(what, "ports") == 0)
 		json_object_set_new(*result, "ports", port_stats_json());
@@ -227,11 +294,9 @@ cmd_stats(json_t *args, json_t **result, char *err, size_t errlen)
 		json_object_set_new(*result, "workers", workers_json());
 	if (all || strcmp(what, "drops") == 0)
 		json_object_set_new(*result, "drops", drops_json());
-	if (json_object_size(*result) == 0) {
-		json_decref(*result);
-		*result = NULL;
-		snprintf(err, errlen, "unknown statistics '%s' (ports, workers, drops or all)", what);
-		return -EINVAL;
+	if (clear) {
+		stats_clear();
+		json_object_set_new(*result, "cleared", json_true());
 	}
 	return 0;
 }
@@ -239,8 +304,8 @@ cmd_stats(json_t *args, json_t **result, char *err, size_t errlen)
 static const struct ctl_cmd cmds[] = {
 	{ "show", "", 0, 0, cmd_show,
 	  "ports, networks, endpoints, tunnels and workers" },
-	{ "stats", "[ports|workers|drops|all]", 0, 1, cmd_stats,
-	  "counters per port, per worker and per drop reason" },
+	{ "stats", "[ports|workers|drops|all] [--clear]", 0, 2, cmd_stats,
+	  "counters per port, per worker and per drop reason; --clear restarts them from 0" },
 };
 
 int

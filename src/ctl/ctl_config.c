@@ -1,24 +1,32 @@
-/* Configuration loading: one YAML document -> struct ctl_config
- * (docs/config.md).
+/* Configuration: one YAML document -> struct ctl_config (docs/config.md),
+ * and the live sections back to YAML for the state file.
  *
  * Three passes over one libyaml document, kept loaded until the end so
  * every error can name the node that caused it:
  *   1. a schema walk driven by one key table per section (key, type,
- *      offset, limits), which parses and range-checks each value;
+ *      offset, limits), which parses each value and applies its rules;
  *   2. per-object checks that tie keys of one mapping together;
  *   3. cross-checks over the whole configuration.  Uniqueness is found by
  *      sorting, so a million endpoints cost O(n log n).
+ * The rules of all three passes are written once and also run on
+ * configurations built in memory (ctl_config_validate()), which have no
+ * document: their errors name the object ("endpoint 'a1': ...") instead of
+ * a file position.  The same tables write and read the state file and
+ * decide which changes need a restart.
  * The caller gets a complete, valid configuration or nothing.
  * No DPDK here: the CLI and the unit tests link it without an EAL.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "ctl_config.h"
@@ -28,25 +36,36 @@
 #define CFG_MAX_KEYS 16        /* keys in one table; sizes the per-mapping node arrays */
 #define CFG_MAX_LCORE 127
 #define CFG_EMBEDDED "<embedded>"
+#define CFG_NAME_LEN ((int)CTL_NAME_MAX - 1)  /* "%.*s" bound: in-memory names may lack a NUL */
+#define CFG_VAL_MAX 320        /* one value as text (devargs, a path, a MAC, a prefix) */
+#define CFG_NO_ITEM ((size_t)-1)
+#define CFG_STATE_VERSION 1
 
 /* Lists whose sequence node is remembered for errors found by cross-checks. */
 enum cfg_slot { CFG_S_PHYS, CFG_S_VHOST, CFG_S_VNET, CFG_S_EP, CFG_S_COUNT };
 
 struct cfg_ctx {
 	const char *file;                  /* name used in messages */
-	yaml_document_t *doc;
+	yaml_document_t *doc;              /* NULL: validating a configuration built in memory */
 	yaml_node_t *root;
-	yaml_node_t *lists[CFG_S_COUNT];   /* sequence node of each list, NULL if absent */
+	yaml_node_t *lists[CFG_S_COUNT];   /* sequence node of each list, NULL if not in doc */
 	struct ctl_config *cfg;
 	char *err;
 	size_t errlen;
+};
+
+/* Where a finding is reported: a node of the document, or else the object. */
+struct cfg_at {
+	yaml_node_t *node;   /* the value (or mapping) in the document; NULL: no document */
+	const char *what;    /* object holding the value, for messages without a node */
+	const char *name;    /* its name, printed at most CFG_NAME_LEN bytes; NULL for a section */
 };
 
 enum cfg_type {
 	CFG_INT,          /* decimal in [min, max], stored in a field of `size` bytes */
 	CFG_BOOL,         /* true/false/yes/no/on/off */
 	CFG_STR,          /* min..size-1 bytes, restricted to `chars` if set */
-	CFG_PATH,         /* absolute path fitting char[size] */
+	CFG_PATH,         /* absolute path fitting char[size]; "" too when min is 0 */
 	CFG_ENUM,         /* one of `names`, stored as its index in a field of `size` bytes */
 	CFG_IPV4,         /* unicast IPv4, uint32_t network order */
 	CFG_IFADDR,       /* IPv4 host address/len: uint32_t at off, uint8_t length at aux */
@@ -76,6 +95,7 @@ struct cfg_key {
 	long long def;           /* default of CFG_INT/CFG_BOOL/CFG_ENUM */
 	const char *def_str;     /* default of CFG_STR/CFG_PATH */
 	bool required;
+	bool live;               /* changed at run time and kept in the state file */
 	const struct cfg_charset *chars;
 	const char *const *names;  /* CFG_ENUM values, NULL-terminated, by index */
 	const void *sub;           /* CFG_SECTION: cfg_table; CFG_LIST: cfg_list */
@@ -85,26 +105,43 @@ struct cfg_table {
 	const char *what;                 /* the object, as named in messages */
 	const struct cfg_key *keys;
 	unsigned n_keys;
-	/* Rules tying keys of one mapping together; vals[] is indexed like keys[]. */
-	int (*check)(struct cfg_ctx *c, yaml_node_t *map, yaml_node_t **vals, void *obj);
+	/* Rules tying keys of one mapping together.  @at is the mapping; @vals
+	 * (indexed like keys[]) holds its value nodes while parsing and is NULL
+	 * when checking an object built in memory. */
+	int (*check)(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals, void *obj);
 };
 
 struct cfg_list {
 	const struct cfg_table *elem;
 	enum cfg_slot slot;
 	size_t elem_size;
+	size_t loc_name;                     /* the element's name, for messages */
 	size_t loc_file, loc_line, loc_col;  /* where an element records its position */
 	bool dynamic;                        /* array is malloc'd, its pointer at the key's off */
 };
 
 typedef int (*cfg_parse_fn)(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj);
+/* Rules on a stored value (item @i of a list type) for both the loader and
+ * ctl_config_validate(). */
+typedef int (*cfg_check_fn)(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			    const void *obj, size_t i);
+/* The stored value (item @i of a list type) as the text a file would hold. */
+typedef void (*cfg_format_fn)(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			      size_t len);
 
 struct cfg_type_ops {
 	const char *expect;  /* "expected ..." in type errors */
 	cfg_parse_fn parse;
+	cfg_check_fn check;   /* NULL: any stored value is valid */
+	cfg_format_fn format; /* NULL for sections and lists of mappings */
 };
 
 static const struct cfg_type_ops cfg_types[CFG_TYPE_COUNT];
+
+static bool cfg_is_items(enum cfg_type t)
+{
+	return t == CFG_INT_LIST || t == CFG_STR_LIST || t == CFG_IP_LIST || t == CFG_PREFIX_LIST;
+}
 
 /* ---- errors and document access ---------------------------------------- */
 
@@ -146,10 +183,60 @@ static int cfg_err(struct cfg_ctx *c, const yaml_node_t *n, const char *fmt, ...
 	return -EINVAL;
 }
 
+/* "FILE:LINE:COL: " with a node, else "what 'name': " or "what: ".  @whole:
+ * the message is about the object itself, so with a node it is named too. */
+static int cfg_vreport(struct cfg_ctx *c, const struct cfg_at *at, bool whole, const char *fmt,
+		       va_list ap)
+{
+	int n;
+
+	if (c->err == NULL || c->errlen == 0)
+		return -EINVAL;
+	if (at->node && whole)
+		n = snprintf(c->err, c->errlen, "%s:%zu:%zu: %s '%.*s' ", c->file,
+			     at->node->start_mark.line + 1, at->node->start_mark.column + 1,
+			     at->what, CFG_NAME_LEN, at->name ? at->name : "");
+	else if (at->node)
+		n = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->file,
+			     at->node->start_mark.line + 1, at->node->start_mark.column + 1);
+	else if (at->name)
+		n = snprintf(c->err, c->errlen, "%s '%.*s': ", at->what, CFG_NAME_LEN, at->name);
+	else
+		n = snprintf(c->err, c->errlen, "%s: ", at->what);
+	if (n >= 0 && (size_t)n < c->errlen)
+		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
+	return -EINVAL;
+}
+
+/* Reports a value's fault. Returns -EINVAL. */
+__attribute__((format(printf, 3, 4)))
+static int cfg_report(struct cfg_ctx *c, const struct cfg_at *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_vreport(c, at, false, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Reports a fault of the object as a whole ("endpoint 'a' needs ..."). */
+__attribute__((format(printf, 3, 4)))
+static int cfg_report_obj(struct cfg_ctx *c, const struct cfg_at *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_vreport(c, at, true, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
 static int cfg_oom(struct cfg_ctx *c)
 {
 	if (c->err && c->errlen)
-		snprintf(c->err, c->errlen, "%s: out of memory", c->file);
+		snprintf(c->err, c->errlen, "%s: out of memory",
+			 c->file ? c->file : "configuration");
 	return -ENOMEM;
 }
 
@@ -209,7 +296,7 @@ static yaml_node_t *cfg_get(struct cfg_ctx *c, yaml_node_t *map, const char *key
 {
 	yaml_node_pair_t *p;
 
-	if (map == NULL || map->type != YAML_MAPPING_NODE)
+	if (c->doc == NULL || map == NULL || map->type != YAML_MAPPING_NODE)
 		return NULL;
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = cfg_node(c, p->key);
@@ -220,24 +307,73 @@ static yaml_node_t *cfg_get(struct cfg_ctx *c, yaml_node_t *map, const char *key
 	return NULL;
 }
 
-/* Node of @key in element @i of list @slot, falling back to the element. */
-static yaml_node_t *cfg_elem_val(struct cfg_ctx *c, enum cfg_slot slot, size_t i, const char *key)
+/* @at moved to item @i when its node is a sequence that long. */
+static struct cfg_at cfg_at_item(struct cfg_ctx *c, const struct cfg_at *at, size_t i)
 {
-	yaml_node_t *elem = cfg_item(c, c->lists[slot], i);
-	yaml_node_t *v = cfg_get(c, elem, key);
+	struct cfg_at r = *at;
 
-	return v ? v : elem;
+	if (r.node && r.node->type == YAML_SEQUENCE_NODE && i < cfg_seq_len(r.node))
+		r.node = cfg_item(c, r.node, i);
+	return r;
 }
 
-/* Item @j of sequence @key in element @i of list @slot, falling back outward. */
-static yaml_node_t *cfg_elem_item(struct cfg_ctx *c, enum cfg_slot slot, size_t i,
-				  const char *key, size_t j)
+/* The value of key @i of a mapping: its node while parsing, else the object. */
+static struct cfg_at cfg_key_at(const struct cfg_at *obj, yaml_node_t **vals, unsigned i)
 {
-	yaml_node_t *v = cfg_elem_val(c, slot, i, key);
+	struct cfg_at r = *obj;
 
-	if (v->type == YAML_SEQUENCE_NODE && j < cfg_seq_len(v))
-		return cfg_item(c, v, j);
-	return v;
+	if (vals && vals[i])
+		r.node = vals[i];
+	return r;
+}
+
+static const char *const cfg_slot_what[CFG_S_COUNT] = {
+	[CFG_S_PHYS] = "physical port", [CFG_S_VHOST] = "vhost port",
+	[CFG_S_VNET] = "virtual network", [CFG_S_EP] = "endpoint",
+};
+
+static const char *cfg_elem_name(const struct ctl_config *cfg, enum cfg_slot slot, size_t i)
+{
+	switch (slot) {
+	case CFG_S_PHYS:
+		return cfg->phys[i].name;
+	case CFG_S_VHOST:
+		return cfg->vhost[i].name;
+	case CFG_S_VNET:
+		return cfg->vnets[i].name;
+	default:
+		return cfg->endpoints[i].name;
+	}
+}
+
+/* Key @key (item @j, or CFG_NO_ITEM) of element @i of list @slot: its node
+ * when the element comes from the document, falling back outward. */
+static struct cfg_at cfg_elem_at(struct cfg_ctx *c, enum cfg_slot slot, size_t i, const char *key,
+				 size_t j)
+{
+	struct cfg_at at = { .what = cfg_slot_what[slot], .name = cfg_elem_name(c->cfg, slot, i) };
+	yaml_node_t *v;
+
+	if (c->doc == NULL || c->lists[slot] == NULL)
+		return at;
+	at.node = cfg_item(c, c->lists[slot], i);
+	if ((v = cfg_get(c, at.node, key)) != NULL)
+		at.node = v;
+	return j == CFG_NO_ITEM ? at : cfg_at_item(c, &at, j);
+}
+
+/* Suffix naming the earlier of two clashing objects: its line when it is in
+ * the document, its kind when that differs from the later one's. */
+static const char *cfg_first(struct cfg_ctx *c, enum cfg_slot slot, size_t i,
+			     enum cfg_slot dup_slot, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (c->doc && c->lists[slot])
+		snprintf(buf, len, " (first at line %zu)",
+			 cfg_item(c, c->lists[slot], i)->start_mark.line + 1);
+	else if (slot != dup_slot)
+		snprintf(buf, len, " (also a %s)", cfg_slot_what[slot]);
+	return buf;
 }
 
 /* ---- address helpers --------------------------------------------------- */
@@ -309,6 +445,11 @@ int ctl_parse_prefix(const char *s, struct ctl_prefix *p)
 	return 0;
 }
 
+static bool cfg_family_ok(uint8_t family)
+{
+	return family == AF_INET || family == AF_INET6;
+}
+
 static const uint8_t *cfg_ip_bytes(const struct ctl_ip *ip, unsigned *bits)
 {
 	*bits = ip->family == AF_INET ? 32 : 128;
@@ -331,17 +472,6 @@ static bool cfg_prefix_has(const struct ctl_prefix *p, const struct ctl_ip *ip)
 	return rest == 0 || ((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
 }
 
-static bool cfg_host_bits_zero(const struct ctl_prefix *p)
-{
-	unsigned bits;
-	const uint8_t *a = cfg_ip_bytes(&p->addr, &bits);
-
-	for (unsigned i = p->len; i < bits; i++)
-		if (a[i / 8] & (0x80 >> (i % 8)))
-			return false;
-	return true;
-}
-
 /* Usable as a source/destination: not 0.0.0.0, loopback, multicast or reserved. */
 static bool cfg_v4_unicast(uint32_t host)
 {
@@ -353,9 +483,396 @@ static void cfg_v4_str(uint32_t nbo, char buf[INET_ADDRSTRLEN])
 	inet_ntop(AF_INET, &nbo, buf, INET_ADDRSTRLEN);
 }
 
+static void cfg_ip_str(const struct ctl_ip *ip, char *buf, size_t len)
+{
+	unsigned bits;
+
+	if (!cfg_family_ok(ip->family) || !inet_ntop(ip->family, cfg_ip_bytes(ip, &bits), buf,
+						     (socklen_t)len))
+		snprintf(buf, len, "(address family %u)", ip->family);
+}
+
 static uint32_t cfg_v4_mask(unsigned len)
 {
 	return len ? 0xffffffffu << (32 - len) : 0;
+}
+
+/* ---- stored values: rules and text -------------------------------------- */
+
+static void cfg_store_uint(void *dst, size_t size, unsigned long long x)
+{
+	uint8_t u8 = (uint8_t)x;
+	uint16_t u16 = (uint16_t)x;
+	uint32_t u32 = (uint32_t)x;
+	uint64_t u64 = x;
+
+	switch (size) {
+	case 1: memcpy(dst, &u8, 1); break;
+	case 2: memcpy(dst, &u16, 2); break;
+	case 4: memcpy(dst, &u32, 4); break;
+	default: memcpy(dst, &u64, 8); break;
+	}
+}
+
+static unsigned long long cfg_load_uint(const void *src, size_t size)
+{
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+
+	switch (size) {
+	case 1: memcpy(&u8, src, 1); return u8;
+	case 2: memcpy(&u16, src, 2); return u16;
+	case 4: memcpy(&u32, src, 4); return u32;
+	default: memcpy(&u64, src, 8); return u64;
+	}
+}
+
+/* Address of the value of @k in @obj, or of its item @i. */
+static const char *cfg_val(const struct cfg_key *k, const void *obj, size_t i)
+{
+	return (const char *)obj + k->off + (cfg_is_items(k->type) ? i * k->size : 0);
+}
+
+static unsigned cfg_count(const struct cfg_key *k, const void *obj)
+{
+	unsigned n;
+
+	memcpy(&n, (const char *)obj + k->aux, sizeof(n));
+	return n;
+}
+
+/* An optional key without a default, left zero, was not given: the
+ * loader never sees it (port, tep, gateway, vm, empty lists). */
+static bool cfg_absent(const struct cfg_key *k, const void *obj)
+{
+	const uint8_t *v = (const uint8_t *)obj + k->off;
+
+	if (k->required || k->def || k->def_str || k->type == CFG_SECTION || k->type == CFG_LIST)
+		return false;
+	if (cfg_is_items(k->type))
+		return k->min_n == 0 && cfg_count(k, obj) == 0;
+	if (k->type == CFG_STR || k->type == CFG_PATH)
+		return v[0] == '\0';
+	for (size_t b = 0; b < k->size; b++)
+		if (v[b])
+			return false;
+	return true;
+}
+
+static int cfg_int_range(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			 long long x)
+{
+	if (x < k->min || x > k->max)
+		return cfg_report(c, at, "%s: %lld is out of range (%lld..%lld)", k->key, x, k->min,
+				  k->max);
+	return 0;
+}
+
+static int cfg_check_int(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			 const void *obj, size_t i)
+{
+	unsigned long long x = cfg_load_uint(cfg_val(k, obj, i), k->size);
+
+	if (x > (unsigned long long)k->max)
+		return cfg_report(c, at, "%s: %llu is out of range (%lld..%lld)", k->key, x, k->min,
+				  k->max);
+	return cfg_int_range(c, k, at, (long long)x);
+}
+
+static void cfg_format_int(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			   size_t len)
+{
+	snprintf(buf, len, "%llu", cfg_load_uint(cfg_val(k, obj, i), k->size));
+}
+
+static void cfg_format_bool(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			    size_t len)
+{
+	snprintf(buf, len, "%s", *(const bool *)cfg_val(k, obj, i) ? "true" : "false");
+}
+
+/* Length, control characters and charset of a string value; paths are absolute. */
+static int cfg_text_ok(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+		       const char *s)
+{
+	size_t len = strlen(s), bad;
+
+	if (len < (size_t)k->min)
+		return cfg_report(c, at, "%s: must not be empty", k->key);
+	if (len >= k->size)
+		return cfg_report(c, at, "%s: too long (%zu characters, at most %zu)", k->key, len,
+				  k->size - 1);
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return cfg_report(c, at, "%s: value contains a control character", k->key);
+	if (k->chars && (bad = strspn(s, k->chars->set)) != len) {
+		char what[16];
+
+		/* Name a non-ASCII byte by value: half a UTF-8 sequence is unreadable. */
+		if ((unsigned char)s[bad] < 0x80)
+			snprintf(what, sizeof(what), "'%c'", s[bad]);
+		else
+			snprintf(what, sizeof(what), "byte 0x%02x", (unsigned char)s[bad]);
+		return cfg_report(c, at, "%s: invalid character %s in '%s' (allowed: %s)", k->key,
+				  what, s, k->chars->desc);
+	}
+	if (k->type == CFG_PATH && s[0] && s[0] != '/')
+		return cfg_report(c, at, "%s: '%s' is not an absolute path", k->key, s);
+	return 0;
+}
+
+static int cfg_check_str(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			 const void *obj, size_t i)
+{
+	const char *s = cfg_val(k, obj, i);
+
+	if (memchr(s, '\0', k->size) == NULL)
+		return cfg_report(c, at, "%s: too long (no terminating NUL in %zu bytes)", k->key,
+				  k->size);
+	return cfg_text_ok(c, k, at, s);
+}
+
+static void cfg_format_str(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			   size_t len)
+{
+	snprintf(buf, len, "%.*s", (int)k->size, cfg_val(k, obj, i));
+}
+
+static unsigned cfg_n_names(const struct cfg_key *k)
+{
+	unsigned n = 0;
+
+	while (k->names[n])
+		n++;
+	return n;
+}
+
+static int cfg_check_enum(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			  const void *obj, size_t i)
+{
+	unsigned long long x = cfg_load_uint(cfg_val(k, obj, i), k->size);
+	char list[128] = "";
+
+	if (x < cfg_n_names(k))
+		return 0;
+	for (unsigned j = 0; k->names[j]; j++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", j ? ", " : "",
+			 k->names[j]);
+	return cfg_report(c, at, "%s: %llu is not one of %s", k->key, x, list);
+}
+
+static void cfg_format_enum(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			    size_t len)
+{
+	unsigned long long x = cfg_load_uint(cfg_val(k, obj, i), k->size);
+
+	if (x < cfg_n_names(k))
+		snprintf(buf, len, "%s", k->names[x]);
+	else
+		snprintf(buf, len, "%llu", x);
+}
+
+static int cfg_check_ipv4(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			  const void *obj, size_t i)
+{
+	uint32_t a;
+	char s[INET_ADDRSTRLEN];
+
+	memcpy(&a, cfg_val(k, obj, i), sizeof(a));
+	if (cfg_v4_unicast(ntohl(a)))
+		return 0;
+	cfg_v4_str(a, s);
+	return cfg_report(c, at, "%s: %s is not a unicast address", k->key, s);
+}
+
+static void cfg_format_ipv4(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			    size_t len)
+{
+	uint32_t a;
+
+	memcpy(&a, cfg_val(k, obj, i), sizeof(a));
+	if (!inet_ntop(AF_INET, &a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+static int cfg_check_ifaddr(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			    const void *obj, size_t i)
+{
+	uint32_t a, host, mask;
+	uint8_t len;
+	char s[INET_ADDRSTRLEN], net[INET_ADDRSTRLEN];
+
+	(void)i;
+	memcpy(&a, (const char *)obj + k->off, sizeof(a));
+	memcpy(&len, (const char *)obj + k->aux, 1);
+	cfg_v4_str(a, s);
+	if (len < 1 || len > 32)
+		return cfg_report(c, at, "%s: prefix length %u is out of range (1..32)", k->key,
+				  len);
+	host = ntohl(a);
+	mask = cfg_v4_mask(len);
+	if (!cfg_v4_unicast(host))
+		return cfg_report(c, at, "%s: %s/%u is not a unicast address", k->key, s, len);
+	/* /31 and /32 have no network or broadcast address (RFC 3021). */
+	if (len < 31 && ((host & ~mask) == 0 || (host & ~mask) == ~mask)) {
+		cfg_v4_str(htonl(host & mask), net);
+		return cfg_report(c, at, "%s: %s/%u is the %s address of %s/%u; use a host address",
+				  k->key, s, len, (host & ~mask) == 0 ? "network" : "broadcast",
+				  net, len);
+	}
+	return 0;
+}
+
+static void cfg_format_ifaddr(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			      size_t len)
+{
+	uint32_t a;
+	uint8_t plen;
+	char s[INET_ADDRSTRLEN];
+
+	(void)i;
+	memcpy(&a, (const char *)obj + k->off, sizeof(a));
+	memcpy(&plen, (const char *)obj + k->aux, 1);
+	cfg_v4_str(a, s);
+	snprintf(buf, len, "%s/%u", s, plen);
+}
+
+static void cfg_format_mac(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			   size_t len)
+{
+	const uint8_t *m = (const uint8_t *)cfg_val(k, obj, i);
+
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static int cfg_check_mac(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			 const void *obj, size_t i)
+{
+	static const uint8_t zero[6], bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	const uint8_t *mac = (const uint8_t *)cfg_val(k, obj, i);
+	char s[32];
+
+	cfg_format_mac(k, obj, i, s, sizeof(s));
+	if (!memcmp(mac, zero, 6))
+		return cfg_report(c, at, "%s: the all-zero MAC address is not allowed", k->key);
+	if (!memcmp(mac, bcast, 6))
+		return cfg_report(c, at, "%s: %s is the broadcast address, not a unicast one",
+				  k->key, s);
+	if (mac[0] & 1)
+		return cfg_report(c, at, "%s: %s is a multicast address, not a unicast one", k->key,
+				  s);
+	return 0;
+}
+
+static int cfg_check_ip(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			const void *obj, size_t i)
+{
+	struct ctl_ip ip;
+	char s[INET6_ADDRSTRLEN + 32];
+	bool bad;
+
+	memcpy(&ip, cfg_val(k, obj, i), sizeof(ip));
+	if (!cfg_family_ok(ip.family))
+		return cfg_report(c, at, "%s: address family %u is neither IPv4 nor IPv6", k->key,
+				  ip.family);
+	if (ip.family == AF_INET)
+		bad = ip.v4 == 0 || ip.v4 == 0xffffffffu || (ntohl(ip.v4) >> 28) == 14;
+	else
+		bad = ip.v6[0] == 0xff || !memcmp(ip.v6, (uint8_t[16]){ 0 }, 16);
+	if (!bad)
+		return 0;
+	cfg_ip_str(&ip, s, sizeof(s));
+	return cfg_report(c, at, "%s: %s is not a unicast address", k->key, s);
+}
+
+static void cfg_format_ip(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			  size_t len)
+{
+	struct ctl_ip ip;
+
+	memcpy(&ip, cfg_val(k, obj, i), sizeof(ip));
+	cfg_ip_str(&ip, buf, len);
+}
+
+static void cfg_format_prefix(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+			      size_t len)
+{
+	struct ctl_prefix p;
+	char s[INET6_ADDRSTRLEN + 32];
+
+	memcpy(&p, cfg_val(k, obj, i), sizeof(p));
+	cfg_ip_str(&p.addr, s, sizeof(s));
+	snprintf(buf, len, "%s/%u", s, p.len);
+}
+
+static int cfg_check_prefix(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			    const void *obj, size_t i)
+{
+	struct ctl_prefix p;
+	char s[CFG_VAL_MAX], net[INET6_ADDRSTRLEN + 32];
+	unsigned bits;
+	uint8_t *a;
+	bool host_bits = false;
+
+	memcpy(&p, cfg_val(k, obj, i), sizeof(p));
+	if (!cfg_family_ok(p.addr.family))
+		return cfg_report(c, at, "%s: address family %u is neither IPv4 nor IPv6", k->key,
+				  p.addr.family);
+	a = (uint8_t *)cfg_ip_bytes(&p.addr, &bits);
+	if (p.len > bits)
+		return cfg_report(c, at, "%s: prefix length %u is out of range (0..%u)", k->key,
+				  p.len, bits);
+	cfg_format_prefix(k, obj, i, s, sizeof(s));
+	for (unsigned b = p.len; b < bits; b++) {
+		host_bits |= (a[b / 8] & (0x80 >> (b % 8))) != 0;
+		a[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
+	}
+	if (!host_bits)
+		return 0;
+	cfg_ip_str(&p.addr, net, sizeof(net));
+	return cfg_report(c, at, "%s: %s has host bits set (did you mean %s/%u?)", k->key, s, net,
+			  p.len);
+}
+
+/* List lengths, for both paths: "too many" names the first item too many. */
+static int cfg_count_ok(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			size_t n)
+{
+	if (k->max_n && n > k->max_n) {
+		struct cfg_at item = cfg_at_item(c, at, k->max_n);
+
+		return cfg_report(c, &item, "%s: too many entries (%zu, at most %u)", k->key, n,
+				  k->max_n);
+	}
+	if (n < k->min_n)
+		return cfg_report(c, at, "%s: needs at least %u %s", k->key, k->min_n,
+				  k->min_n == 1 ? "entry" : "entries");
+	return 0;
+}
+
+/* The whole value as text: list types as "[a, b]". */
+static void cfg_format_value(const struct cfg_key *k, const void *obj, char *buf, size_t len)
+{
+	char item[CFG_VAL_MAX];
+	size_t n, used;
+
+	if (!cfg_is_items(k->type)) {
+		cfg_types[k->type].format(k, obj, 0, buf, len);
+		return;
+	}
+	n = cfg_count(k, obj);
+	if (k->max_n && n > k->max_n)
+		n = k->max_n;
+	snprintf(buf, len, "[");
+	for (size_t i = 0; i < n; i++) {
+		cfg_types[k->type].format(k, obj, i, item, sizeof(item));
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "%s%s", i ? ", " : "", item);
+	}
+	used = strlen(buf);
+	snprintf(buf + used, len - used, "]");
 }
 
 /* ---- scalar parsers ---------------------------------------------------- */
@@ -376,26 +893,12 @@ static int cfg_scalar(struct cfg_ctx *c, const char *key, const char *expect, ya
 	return 0;
 }
 
-static void cfg_store_uint(void *dst, size_t size, unsigned long long x)
-{
-	uint8_t u8 = (uint8_t)x;
-	uint16_t u16 = (uint16_t)x;
-	uint32_t u32 = (uint32_t)x;
-	uint64_t u64 = x;
-
-	switch (size) {
-	case 1: memcpy(dst, &u8, 1); break;
-	case 2: memcpy(dst, &u16, 2); break;
-	case 4: memcpy(dst, &u32, 4); break;
-	default: memcpy(dst, &u64, 8); break;
-	}
-}
-
 static int cfg_int_value(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, long long *out)
 {
 	const char *s = NULL, *digits;
 	char buf[64];
 	long long x = 0;
+	struct cfg_at at = { .node = v };
 	int rc = cfg_scalar(c, k->key, cfg_types[CFG_INT].expect, v, &s);
 
 	if (rc)
@@ -406,9 +909,11 @@ static int cfg_int_value(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t
 			       cfg_got(v, buf, sizeof(buf)));
 	errno = 0;
 	x = strtoll(s, NULL, 10);
-	if (errno == ERANGE || x < k->min || x > k->max)
+	if (errno == ERANGE)
 		return cfg_err(c, v, "%s: %.32s is out of range (%lld..%lld)", k->key, s, k->min,
 			       k->max);
+	if ((rc = cfg_int_range(c, k, &at, x)))
+		return rc;
 	*out = x;
 	return 0;
 }
@@ -443,42 +948,15 @@ static int cfg_parse_bool(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_
 		       cfg_got(v, buf, sizeof(buf)));
 }
 
-/* Length, control characters and charset of a string value. */
-static int cfg_text_ok(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, const char *s)
-{
-	size_t len = strlen(s), bad;
-
-	if (len < (size_t)k->min)
-		return cfg_err(c, v, "%s: must not be empty", k->key);
-	if (len >= k->size)
-		return cfg_err(c, v, "%s: too long (%zu characters, at most %zu)", k->key, len,
-			       k->size - 1);
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return cfg_err(c, v, "%s: value contains a control character", k->key);
-	if (k->chars && (bad = strspn(s, k->chars->set)) != len) {
-		char what[16];
-
-		/* Name a non-ASCII byte by value: half a UTF-8 sequence is unreadable. */
-		if ((unsigned char)s[bad] < 0x80)
-			snprintf(what, sizeof(what), "'%c'", s[bad]);
-		else
-			snprintf(what, sizeof(what), "byte 0x%02x", (unsigned char)s[bad]);
-		return cfg_err(c, v, "%s: invalid character %s in '%s' (allowed: %s)", k->key,
-			       what, s, k->chars->desc);
-	}
-	return 0;
-}
-
 static int cfg_parse_str(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
 {
 	const char *s = NULL;
+	struct cfg_at at = { .node = v };
 	int rc = cfg_scalar(c, k->key, cfg_types[k->type].expect, v, &s);
 
+	/* Checked as text first: the field has room only for a valid value. */
 	if (rc == 0)
-		rc = cfg_text_ok(c, k, v, s);
-	if (rc == 0 && k->type == CFG_PATH && s[0] != '/')
-		rc = cfg_err(c, v, "%s: '%s' is not an absolute path", k->key, s);
+		rc = cfg_text_ok(c, k, &at, s);
 	if (rc == 0)
 		memcpy((char *)obj + k->off, s, strlen(s) + 1);
 	return rc;
@@ -509,6 +987,7 @@ static int cfg_parse_ipv4(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_
 	const char *s = NULL;
 	char buf[64];
 	uint32_t a;
+	struct cfg_at at = { .node = v };
 	int rc = cfg_scalar(c, k->key, cfg_types[CFG_IPV4].expect, v, &s);
 
 	if (rc)
@@ -516,19 +995,17 @@ static int cfg_parse_ipv4(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_
 	if (inet_pton(AF_INET, s, &a) != 1)
 		return cfg_err(c, v, "%s: expected an IPv4 address, got %s", k->key,
 			       cfg_got(v, buf, sizeof(buf)));
-	if (!cfg_v4_unicast(ntohl(a)))
-		return cfg_err(c, v, "%s: %s is not a unicast address", k->key, s);
 	memcpy((char *)obj + k->off, &a, sizeof(a));
-	return 0;
+	return cfg_check_ipv4(c, k, &at, obj, 0);
 }
 
 static int cfg_parse_ifaddr(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
 {
 	const char *s = NULL;
-	char buf[64], net[INET_ADDRSTRLEN];
+	char buf[64];
 	struct ctl_prefix p;
-	uint32_t host, mask;
 	uint8_t len;
+	struct cfg_at at = { .node = v };
 	int rc = cfg_scalar(c, k->key, cfg_types[CFG_IFADDR].expect, v, &s);
 
 	if (rc)
@@ -536,31 +1013,18 @@ static int cfg_parse_ifaddr(struct cfg_ctx *c, const struct cfg_key *k, yaml_nod
 	if (ctl_parse_prefix(s, &p) < 0 || p.addr.family != AF_INET)
 		return cfg_err(c, v, "%s: expected an IPv4 address with prefix length "
 			       "(a.b.c.d/len), got %s", k->key, cfg_got(v, buf, sizeof(buf)));
-	if (p.len < 1 || p.len > 32)
-		return cfg_err(c, v, "%s: prefix length %u is out of range (1..32)", k->key, p.len);
-	host = ntohl(p.addr.v4);
-	mask = cfg_v4_mask(p.len);
-	if (!cfg_v4_unicast(host))
-		return cfg_err(c, v, "%s: %s is not a unicast address", k->key, s);
-	/* /31 and /32 have no network or broadcast address (RFC 3021). */
-	if (p.len < 31 && ((host & ~mask) == 0 || (host & ~mask) == ~mask)) {
-		cfg_v4_str(htonl(host & mask), net);
-		return cfg_err(c, v, "%s: %s is the %s address of %s/%u; use a host address",
-			       k->key, s, (host & ~mask) == 0 ? "network" : "broadcast", net,
-			       p.len);
-	}
 	memcpy((char *)obj + k->off, &p.addr.v4, sizeof(p.addr.v4));
 	len = p.len;
 	memcpy((char *)obj + k->aux, &len, 1);
-	return 0;
+	return cfg_check_ifaddr(c, k, &at, obj, 0);
 }
 
 static int cfg_parse_mac(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
 {
-	static const uint8_t zero[6], bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	const char *s = NULL;
 	char buf[64];
 	uint8_t mac[6];
+	struct cfg_at at = { .node = v };
 	int rc = cfg_scalar(c, k->key, cfg_types[CFG_MAC].expect, v, &s);
 
 	if (rc)
@@ -568,15 +1032,8 @@ static int cfg_parse_mac(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t
 	if (ctl_parse_mac(s, mac) < 0)
 		return cfg_err(c, v, "%s: expected a MAC address (xx:xx:xx:xx:xx:xx), got %s",
 			       k->key, cfg_got(v, buf, sizeof(buf)));
-	if (!memcmp(mac, zero, 6))
-		return cfg_err(c, v, "%s: the all-zero MAC address is not allowed", k->key);
-	if (!memcmp(mac, bcast, 6))
-		return cfg_err(c, v, "%s: %s is the broadcast address, not a unicast one", k->key,
-			       s);
-	if (mac[0] & 1)
-		return cfg_err(c, v, "%s: %s is a multicast address, not a unicast one", k->key, s);
 	memcpy((char *)obj + k->off, mac, 6);
-	return 0;
+	return cfg_check_mac(c, k, &at, obj, 0);
 }
 
 /* ---- sequences --------------------------------------------------------- */
@@ -585,126 +1042,97 @@ static int cfg_parse_mac(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t
 static int cfg_seq(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, size_t *n)
 {
 	char buf[64];
+	struct cfg_at at = { .node = v };
 
-	if (cfg_is_null(v)) {
+	if (cfg_is_null(v))
 		*n = 0;
-	} else if (v->type != YAML_SEQUENCE_NODE) {
+	else if (v->type != YAML_SEQUENCE_NODE)
 		return cfg_err(c, v, "%s: expected a sequence, got %s", k->key,
 			       cfg_got(v, buf, sizeof(buf)));
-	} else {
+	else
 		*n = cfg_seq_len(v);
-		if (k->max_n && *n > k->max_n)
-			return cfg_err(c, cfg_item(c, v, k->max_n),
-				       "%s: too many entries (%zu, at most %u)", k->key, *n,
-				       k->max_n);
-	}
-	if (*n < k->min_n)
-		return cfg_err(c, v, "%s: needs at least %u %s", k->key, k->min_n,
-			       k->min_n == 1 ? "entry" : "entries");
+	return cfg_count_ok(c, k, &at, *n);
+}
+
+/* Parses one item of list @k, node @item with text @s, into @dst. */
+typedef int (*cfg_item_fn)(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *item,
+			   const char *s, void *dst);
+
+static int cfg_item_int(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *item,
+			const char *s, void *dst)
+{
+	long long x = 0;
+	int rc = cfg_int_value(c, k, item, &x);
+
+	(void)s;
+	if (rc == 0)
+		cfg_store_uint(dst, k->size, (unsigned long long)x);
+	return rc;
+}
+
+static int cfg_item_str(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *item,
+			const char *s, void *dst)
+{
+	struct cfg_at at = { .node = item };
+	int rc = cfg_text_ok(c, k, &at, s);
+
+	if (rc == 0)
+		memcpy(dst, s, strlen(s) + 1);
+	return rc;
+}
+
+static int cfg_item_ip(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *item,
+		       const char *s, void *dst)
+{
+	char buf[64];
+
+	if (ctl_parse_ip(s, dst) < 0)
+		return cfg_err(c, item, "%s: expected an IPv4 or IPv6 address, got %s", k->key,
+			       cfg_got(item, buf, sizeof(buf)));
 	return 0;
 }
 
-static int cfg_parse_int_list(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
+static int cfg_item_prefix(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *item,
+			   const char *s, void *dst)
 {
-	unsigned *dst = (unsigned *)((char *)obj + k->off),
-		 *cnt = (unsigned *)((char *)obj + k->aux);
-	size_t n;
-	long long x = 0;
-	int rc = cfg_seq(c, k, v, &n);
-
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		rc = cfg_int_value(c, k, cfg_item(c, v, i), &x);
-		if (rc == 0)
-			dst[(*cnt)++] = (unsigned)x;
-	}
-	return rc;
-}
-
-static int cfg_parse_str_list(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
-{
-	char *dst = (char *)obj + k->off;
-	unsigned *cnt = (unsigned *)((char *)obj + k->aux);
-	const char *s = NULL;
-	size_t n;
-	int rc = cfg_seq(c, k, v, &n);
-
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		yaml_node_t *item = cfg_item(c, v, i);
-
-		rc = cfg_scalar(c, k->key, "a string", item, &s);
-		if (rc == 0)
-			rc = cfg_text_ok(c, k, item, s);
-		if (rc == 0)
-			memcpy(dst + (*cnt)++ * k->size, s, strlen(s) + 1);
-	}
-	return rc;
-}
-
-static int cfg_parse_ip_list(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
-{
-	struct ctl_ip *dst = (struct ctl_ip *)((char *)obj + k->off);
-	unsigned *cnt = (unsigned *)((char *)obj + k->aux);
-	const char *s = NULL;
 	char buf[64];
-	size_t n;
-	int rc = cfg_seq(c, k, v, &n);
 
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		yaml_node_t *item = cfg_item(c, v, i);
-		struct ctl_ip ip;
-		bool bad;
-
-		rc = cfg_scalar(c, k->key, "an IP address", item, &s);
-		if (rc)
-			break;
-		if (ctl_parse_ip(s, &ip) < 0)
-			return cfg_err(c, item, "%s: expected an IPv4 or IPv6 address, got %s",
-				       k->key, cfg_got(item, buf, sizeof(buf)));
-		if (ip.family == AF_INET)
-			bad = ip.v4 == 0 || ip.v4 == 0xffffffffu || (ntohl(ip.v4) >> 28) == 14;
-		else
-			bad = ip.v6[0] == 0xff || !memcmp(ip.v6, (uint8_t[16]){ 0 }, 16);
-		if (bad)
-			return cfg_err(c, item, "%s: %s is not a unicast address", k->key, s);
-		dst[(*cnt)++] = ip;
-	}
-	return rc;
+	if (ctl_parse_prefix(s, dst) < 0)
+		return cfg_err(c, item, "%s: expected an IPv4 or IPv6 prefix (address/len), got %s",
+			       k->key, cfg_got(item, buf, sizeof(buf)));
+	return 0;
 }
 
-static int cfg_parse_prefix_list(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v,
-				 void *obj)
+/* Every list type: length, then item by item (parse, then the item's rules)
+ * so the first bad node in the file is the one reported. */
+static int cfg_parse_items(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
 {
-	struct ctl_prefix *dst = (struct ctl_prefix *)((char *)obj + k->off);
+	static const struct {
+		cfg_item_fn parse;
+		const char *expect;
+	} item_ops[CFG_TYPE_COUNT] = {
+		[CFG_INT_LIST] = { cfg_item_int, NULL },
+		[CFG_STR_LIST] = { cfg_item_str, "a string" },
+		[CFG_IP_LIST] = { cfg_item_ip, "an IP address" },
+		[CFG_PREFIX_LIST] = { cfg_item_prefix, "a prefix" },
+	};
 	unsigned *cnt = (unsigned *)((char *)obj + k->aux);
 	const char *s = NULL;
-	char buf[64], net[INET6_ADDRSTRLEN];
 	size_t n;
 	int rc = cfg_seq(c, k, v, &n);
 
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		yaml_node_t *item = cfg_item(c, v, i);
-		struct ctl_prefix p, q;
-		unsigned bits;
+		struct cfg_at at = { .node = item };
 
-		rc = cfg_scalar(c, k->key, "a prefix", item, &s);
-		if (rc)
-			break;
-		if (ctl_parse_prefix(s, &p) < 0)
-			return cfg_err(c, item,
-				       "%s: expected an IPv4 or IPv6 prefix (address/len), got %s",
-				       k->key, cfg_got(item, buf, sizeof(buf)));
-		if (!cfg_host_bits_zero(&p)) {
-			uint8_t *a;
-
-			q = p;
-			a = (uint8_t *)cfg_ip_bytes(&q.addr, &bits);
-			for (unsigned b = q.len; b < bits; b++)
-				a[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
-			inet_ntop(q.addr.family, a, net, sizeof(net));
-			return cfg_err(c, item, "%s: %s has host bits set (did you mean %s/%u?)",
-				       k->key, s, net, q.len);
-		}
-		dst[(*cnt)++] = p;
+		if (item_ops[k->type].expect)
+			rc = cfg_scalar(c, k->key, item_ops[k->type].expect, item, &s);
+		if (rc == 0)
+			rc = item_ops[k->type].parse(c, k, item, s, (char *)cfg_val(k, obj, *cnt));
+		if (rc == 0 && cfg_types[k->type].check)
+			rc = cfg_types[k->type].check(c, k, &at, obj, *cnt);
+		if (rc == 0)
+			(*cnt)++;
 	}
 	return rc;
 }
@@ -750,10 +1178,13 @@ static int cfg_unknown_key(struct cfg_ctx *c, const struct cfg_table *t, yaml_no
 		       t->what, list);
 }
 
-/* Walks mapping @map (or a null value) with table @t, filling @obj. */
-static int cfg_parse_map(struct cfg_ctx *c, const struct cfg_table *t, yaml_node_t *map, void *obj)
+/* Walks mapping @map (or a null value) with table @t, filling @obj, whose
+ * name (NULL for a section) is at @name once parsed. */
+static int cfg_parse_map(struct cfg_ctx *c, const struct cfg_table *t, yaml_node_t *map, void *obj,
+			 const char *name)
 {
 	yaml_node_t *keys[CFG_MAX_KEYS] = { 0 }, *vals[CFG_MAX_KEYS] = { 0 };
+	struct cfg_at at = { .node = map, .what = t->what, .name = name };
 	char buf[64];
 	int rc;
 
@@ -788,7 +1219,7 @@ static int cfg_parse_map(struct cfg_ctx *c, const struct cfg_table *t, yaml_node
 		if (t->keys[i].required && !vals[i])
 			return cfg_err(c, map, "missing required key '%s' in %s", t->keys[i].key,
 				       t->what);
-	return t->check ? t->check(c, map, vals, obj) : 0;
+	return t->check ? t->check(c, &at, vals, obj) : 0;
 }
 
 static int cfg_parse_section(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
@@ -798,7 +1229,7 @@ static int cfg_parse_section(struct cfg_ctx *c, const struct cfg_key *k, yaml_no
 	if (v->type != YAML_MAPPING_NODE && !cfg_is_null(v))
 		return cfg_err(c, v, "%s: expected a mapping, got %s", k->key,
 			       cfg_got(v, buf, sizeof(buf)));
-	return cfg_parse_map(c, k->sub, v, (char *)obj + k->off);
+	return cfg_parse_map(c, k->sub, v, (char *)obj + k->off, NULL);
 }
 
 static int cfg_parse_list(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
@@ -830,7 +1261,7 @@ static int cfg_parse_list(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_
 		memcpy(e + l->loc_file, &c->cfg->file, sizeof(c->cfg->file));
 		memcpy(e + l->loc_line, &line, sizeof(line));
 		memcpy(e + l->loc_col, &col, sizeof(col));
-		rc = cfg_parse_map(c, l->elem, item, e);
+		rc = cfg_parse_map(c, l->elem, item, e, e + l->loc_name);
 		if (rc)
 			return rc;
 		(*cnt)++;
@@ -839,21 +1270,80 @@ static int cfg_parse_list(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_
 }
 
 static const struct cfg_type_ops cfg_types[CFG_TYPE_COUNT] = {
-	[CFG_INT] = { "an integer", cfg_parse_int },
-	[CFG_BOOL] = { "a boolean", cfg_parse_bool },
-	[CFG_STR] = { "a string", cfg_parse_str },
-	[CFG_PATH] = { "a path", cfg_parse_str },
-	[CFG_ENUM] = { "a string", cfg_parse_enum },
-	[CFG_IPV4] = { "an IPv4 address", cfg_parse_ipv4 },
-	[CFG_IFADDR] = { "an IPv4 address with prefix length", cfg_parse_ifaddr },
-	[CFG_MAC] = { "a MAC address", cfg_parse_mac },
-	[CFG_INT_LIST] = { "a sequence", cfg_parse_int_list },
-	[CFG_STR_LIST] = { "a sequence", cfg_parse_str_list },
-	[CFG_IP_LIST] = { "a sequence", cfg_parse_ip_list },
-	[CFG_PREFIX_LIST] = { "a sequence", cfg_parse_prefix_list },
-	[CFG_SECTION] = { "a mapping", cfg_parse_section },
-	[CFG_LIST] = { "a sequence", cfg_parse_list },
+	[CFG_INT] = { "an integer", cfg_parse_int, cfg_check_int, cfg_format_int },
+	[CFG_BOOL] = { "a boolean", cfg_parse_bool, NULL, cfg_format_bool },
+	[CFG_STR] = { "a string", cfg_parse_str, cfg_check_str, cfg_format_str },
+	[CFG_PATH] = { "a path", cfg_parse_str, cfg_check_str, cfg_format_str },
+	[CFG_ENUM] = { "a string", cfg_parse_enum, cfg_check_enum, cfg_format_enum },
+	[CFG_IPV4] = { "an IPv4 address", cfg_parse_ipv4, cfg_check_ipv4, cfg_format_ipv4 },
+	[CFG_IFADDR] = { "an IPv4 address with prefix length", cfg_parse_ifaddr, cfg_check_ifaddr,
+			 cfg_format_ifaddr },
+	[CFG_MAC] = { "a MAC address", cfg_parse_mac, cfg_check_mac, cfg_format_mac },
+	[CFG_INT_LIST] = { "a sequence", cfg_parse_items, cfg_check_int, cfg_format_int },
+	[CFG_STR_LIST] = { "a sequence", cfg_parse_items, cfg_check_str, cfg_format_str },
+	[CFG_IP_LIST] = { "a sequence", cfg_parse_items, cfg_check_ip, cfg_format_ip },
+	[CFG_PREFIX_LIST] = { "a sequence", cfg_parse_items, cfg_check_prefix, cfg_format_prefix },
+	[CFG_SECTION] = { "a mapping", cfg_parse_section, NULL, NULL },
+	[CFG_LIST] = { "a sequence", cfg_parse_list, NULL, NULL },
 };
+
+/* ---- objects built in memory ------------------------------------------- */
+
+static int cfg_check_obj(struct cfg_ctx *c, const struct cfg_table *t, void *obj, const char *name);
+
+static int cfg_check_list(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			  void *obj)
+{
+	const struct cfg_list *l = k->sub;
+	unsigned n = cfg_count(k, obj);
+	char *arr = (char *)obj + k->off;
+	int rc = cfg_count_ok(c, k, at, n);
+
+	if (rc || n == 0)
+		return rc;
+	if (l->dynamic)
+		memcpy(&arr, (char *)obj + k->off, sizeof(arr));
+	if (arr == NULL)
+		return cfg_report(c, at, "%s: %u entries but no array", k->key, n);
+	for (unsigned i = 0; i < n; i++) {
+		char *e = arr + (size_t)i * l->elem_size;
+
+		if ((rc = cfg_check_obj(c, l->elem, e, e + l->loc_name)))
+			return rc;
+	}
+	return 0;
+}
+
+/* Applies to @obj every rule the loader applies while parsing it. */
+static int cfg_check_obj(struct cfg_ctx *c, const struct cfg_table *t, void *obj, const char *name)
+{
+	struct cfg_at at = { .what = t->what, .name = name };
+	int rc = 0;
+
+	for (unsigned i = 0; rc == 0 && i < t->n_keys; i++) {
+		const struct cfg_key *k = &t->keys[i];
+		cfg_check_fn check = cfg_types[k->type].check;
+
+		if (k->type == CFG_SECTION) {
+			rc = cfg_check_obj(c, k->sub, (char *)obj + k->off, NULL);
+		} else if (k->type == CFG_LIST) {
+			rc = cfg_check_list(c, k, &at, obj);
+		} else if (cfg_absent(k, obj)) {
+			continue;
+		} else if (cfg_is_items(k->type)) {
+			unsigned n = cfg_count(k, obj);
+
+			rc = cfg_count_ok(c, k, &at, n);
+			for (unsigned j = 0; rc == 0 && j < n; j++)
+				rc = check(c, k, &at, obj, j);
+		} else if (check) {
+			rc = check(c, k, &at, obj, 0);
+		}
+	}
+	if (rc == 0 && t->check)
+		rc = t->check(c, &at, NULL, obj);
+	return rc;
+}
 
 /* ---- per-object checks ------------------------------------------------- */
 
@@ -861,62 +1351,78 @@ enum { W_LCORES, W_IDLE, W_MBUFS };
 enum { PP_NAME, PP_DEVARGS, PP_RXQ, PP_IP, PP_GW, PP_MTU };
 enum { EP_NAME, EP_MAC, EP_IPS, EP_VNET, EP_PORT, EP_TEP };
 
-static int cfg_check_workers(struct cfg_ctx *c, yaml_node_t *map, yaml_node_t **vals, void *obj)
+static int cfg_check_workers(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+			     void *obj)
 {
 	const struct ctl_workers *w = obj;
+	struct cfg_at lc = cfg_key_at(at, vals, W_LCORES), item;
 
-	(void)map;
 	for (unsigned i = 1; i < w->n_lcores; i++)
 		for (unsigned j = 0; j < i; j++)
-			if (w->lcores[i] == w->lcores[j])
-				return cfg_err(c, cfg_item(c, vals[W_LCORES], i),
-					       "lcores: lcore %u is listed twice", w->lcores[i]);
+			if (w->lcores[i] == w->lcores[j]) {
+				item = cfg_at_item(c, &lc, i);
+				return cfg_report(c, &item, "lcores: lcore %u is listed twice",
+						  w->lcores[i]);
+			}
 	return 0;
 }
 
-static int cfg_check_phys(struct cfg_ctx *c, yaml_node_t *map, yaml_node_t **vals, void *obj)
+static int cfg_check_phys(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+			  void *obj)
 {
 	const struct ctl_phys_port *p = obj;
 	uint32_t mask = cfg_v4_mask(p->prefix_len), ip = ntohl(p->ip), gw = ntohl(p->gateway);
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	struct cfg_at g = cfg_key_at(at, vals, PP_GW);
 
-	(void)map;
-	if (!vals[PP_GW])
+	/* 0.0.0.0 is no unicast address: only an absent gateway reads as 0. */
+	if (p->gateway == 0)
 		return 0;
 	cfg_v4_str(p->gateway, a);
 	cfg_v4_str(p->ip, b);
 	if ((gw & mask) != (ip & mask))
-		return cfg_err(c, vals[PP_GW], "gateway: %s is not inside %s/%u", a, b,
-			       p->prefix_len);
+		return cfg_report(c, &g, "gateway: %s is not inside %s/%u", a, b, p->prefix_len);
 	if (gw == ip)
-		return cfg_err(c, vals[PP_GW], "gateway: %s is the port's own address", a);
+		return cfg_report(c, &g, "gateway: %s is the port's own address", a);
 	if (p->prefix_len < 31 && ((gw & ~mask) == 0 || (gw & ~mask) == ~mask))
-		return cfg_err(c, vals[PP_GW], "gateway: %s is the %s address of %s/%u", a,
-			       (gw & ~mask) == 0 ? "network" : "broadcast", b, p->prefix_len);
+		return cfg_report(c, &g, "gateway: %s is the %s address of %s/%u", a,
+				  (gw & ~mask) == 0 ? "network" : "broadcast", b, p->prefix_len);
 	return 0;
 }
 
-static int cfg_check_endpoint(struct cfg_ctx *c, yaml_node_t *map, yaml_node_t **vals, void *obj)
+/* Exactly one of port and tep.  The loader derives `where` from it; an
+ * endpoint built in memory must already say the same. */
+static int cfg_check_endpoint(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+			      void *obj)
 {
 	struct ctl_endpoint *ep = obj;
+	bool port = ep->port[0] != '\0', tep = ep->tep != 0;
+	enum ctl_ep_where where = port ? CTL_EP_LOCAL : CTL_EP_REMOTE;
+	struct cfg_at later = *at;
 
-	if (vals[EP_PORT] && vals[EP_TEP]) {
-		size_t port_at = vals[EP_PORT]->start_mark.index,
-		       tep_at = vals[EP_TEP]->start_mark.index;
-		yaml_node_t *later = port_at > tep_at ? vals[EP_PORT] : vals[EP_TEP];
+	if (port && tep) {
+		if (vals && vals[EP_PORT] && vals[EP_TEP]) {
+			size_t port_at = vals[EP_PORT]->start_mark.index,
+			       tep_at = vals[EP_TEP]->start_mark.index;
 
-		return cfg_err(c, later,
-			       "endpoint '%s' has both 'port' and 'tep'; give exactly one",
-			       ep->name);
+			later.node = port_at > tep_at ? vals[EP_PORT] : vals[EP_TEP];
+		}
+		return cfg_report_obj(c, &later, "has both 'port' and 'tep'; give exactly one");
 	}
-	if (!vals[EP_PORT] && !vals[EP_TEP])
-		return cfg_err(c, map,
-			       "endpoint '%s' needs exactly one of 'port' (local vhost port) "
-			       "or 'tep' (remote tunnel endpoint)",
-			       ep->name);
-	ep->where = vals[EP_PORT] ? CTL_EP_LOCAL : CTL_EP_REMOTE;
+	if (!port && !tep)
+		return cfg_report_obj(c, at, "needs exactly one of 'port' (local vhost port) "
+				      "or 'tep' (remote tunnel endpoint)");
+	if (vals)
+		ep->where = where;
+	else if (ep->where != where)
+		return cfg_report_obj(c, at, "is marked %s but has a '%s'",
+				      ep->where == CTL_EP_LOCAL ? "local" : "remote",
+				      port ? "port" : "tep");
 	return 0;
 }
+
+static int cfg_check_state_version(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+				   void *obj);
 
 /* ---- schema ------------------------------------------------------------ */
 
@@ -937,8 +1443,8 @@ static const char *const cfg_vhost_modes[] = {
 	.required = true
 #define TABLE(w, k, chk) { .what = (w), .keys = (k), .n_keys = ARRAY_SIZE(k), .check = (chk) }; \
 	_Static_assert(ARRAY_SIZE(k) <= CFG_MAX_KEYS, "too many keys in " #k)
-#define LOC(st) .elem_size = sizeof(st), .loc_file = offsetof(st, file), \
-	.loc_line = offsetof(st, line), .loc_col = offsetof(st, col)
+#define LOC(st) .elem_size = sizeof(st), .loc_name = offsetof(st, name), \
+	.loc_file = offsetof(st, file), .loc_line = offsetof(st, line), .loc_col = offsetof(st, col)
 
 static const struct cfg_key cfg_eal_keys[] = {
 	{ K("lcores", CFG_STR), FIELD(struct ctl_eal, lcores), .chars = &cfg_lcore_chars },
@@ -965,6 +1471,9 @@ static const struct cfg_table cfg_workers = TABLE("workers", cfg_workers_keys, c
 static const struct cfg_key cfg_control_keys[] = {
 	{ K("socket", CFG_PATH), FIELD(struct ctl_config, ctl_socket), .min = 1,
 	  .def_str = CTL_PROTO_DEFAULT_SOCKET },
+	/* "" (min 0) turns persistence off. */
+	{ K("state_dir", CFG_PATH), FIELD(struct ctl_config, state_dir),
+	  .def_str = "/var/lib/dpdk-vswitch" },
 };
 static const struct cfg_table cfg_control = TABLE("control", cfg_control_keys, NULL);
 
@@ -1032,6 +1541,20 @@ static const struct cfg_list cfg_ep_list = {
 	.elem = &cfg_ep, .slot = CFG_S_EP, LOC(struct ctl_endpoint), .dynamic = true,
 };
 
+/* The sections changed at run time: in the configuration file and, with the
+ * same tables, in the state file.  @st is the struct holding them, @f its
+ * path to the struct ctl_config fields. */
+#define CFG_LIVE_KEYS(st, f, req)                                                                  \
+	{ K("vhost_ports", CFG_LIST), .off = offsetof(st, f vhost),                                \
+	  .aux = offsetof(st, f n_vhost), .max_n = CTL_MAX_VHOST, .sub = &cfg_vhost_list,          \
+	  .live = true, .required = (req) },                                                       \
+	{ K("virtual_networks", CFG_LIST), .off = offsetof(st, f vnets),                           \
+	  .aux = offsetof(st, f n_vnets), .max_n = CTL_MAX_VNETS, .sub = &cfg_vnet_list,           \
+	  .live = true, .required = (req) },                                                       \
+	{ K("endpoints", CFG_LIST), .off = offsetof(st, f endpoints),                              \
+	  .aux = offsetof(st, f n_endpoints), .sub = &cfg_ep_list, .live = true,                   \
+	  .required = (req) }
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ K("eal", CFG_SECTION), .off = offsetof(struct ctl_config, eal), .sub = &cfg_eal },
 	{ K("workers", CFG_SECTION), .off = offsetof(struct ctl_config, workers),
@@ -1042,16 +1565,37 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ K("physical_ports", CFG_LIST), .off = offsetof(struct ctl_config, phys),
 	  .aux = offsetof(struct ctl_config, n_phys), .max_n = CTL_MAX_PHYS,
 	  .sub = &cfg_phys_list },
-	{ K("vhost_ports", CFG_LIST), .off = offsetof(struct ctl_config, vhost),
-	  .aux = offsetof(struct ctl_config, n_vhost), .max_n = CTL_MAX_VHOST,
-	  .sub = &cfg_vhost_list },
-	{ K("virtual_networks", CFG_LIST), .off = offsetof(struct ctl_config, vnets),
-	  .aux = offsetof(struct ctl_config, n_vnets), .max_n = CTL_MAX_VNETS,
-	  .sub = &cfg_vnet_list },
-	{ K("endpoints", CFG_LIST), .off = offsetof(struct ctl_config, endpoints),
-	  .aux = offsetof(struct ctl_config, n_endpoints), .sub = &cfg_ep_list },
+	CFG_LIVE_KEYS(struct ctl_config, , false),
 };
 static const struct cfg_table cfg_top = TABLE("configuration", cfg_top_keys, NULL);
+
+/* What a state file fills: a candidate configuration and the version. */
+struct cfg_state {
+	struct ctl_config cfg;
+	unsigned version;
+};
+
+/* Every section is required so that a file cut short between two of them
+ * is not read as "no endpoints". */
+static const struct cfg_key cfg_state_keys[] = {
+	{ K("state_version", CFG_INT), FIELD(struct cfg_state, version), .max = 1000000,
+	  .required = true },
+	CFG_LIVE_KEYS(struct cfg_state, cfg., true),
+};
+static const struct cfg_table cfg_state_table = TABLE("state file", cfg_state_keys,
+						      cfg_check_state_version);
+
+static int cfg_check_state_version(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+				   void *obj)
+{
+	const struct cfg_state *st = obj;
+	struct cfg_at v = cfg_key_at(at, vals, 0);
+
+	if (st->version != CFG_STATE_VERSION)
+		return cfg_report(c, &v, "state_version: %u is not supported (expected %d)",
+				  st->version, CFG_STATE_VERSION);
+	return 0;
+}
 
 /* ---- cross-checks ------------------------------------------------------ */
 
@@ -1126,14 +1670,18 @@ static int cfg_check_lcores(struct cfg_ctx *c)
 {
 	struct ctl_config *cfg = c->cfg;
 	struct ctl_eal *eal = &cfg->eal;
-	yaml_node_t *lc = cfg_get(c, cfg_get(c, c->root, "workers"), "lcores");
+	struct cfg_at at = { .node = cfg_get(c, cfg_get(c, c->root, "workers"), "lcores"),
+			     .what = "workers" };
 	size_t len;
 
 	for (unsigned i = 0; i < cfg->workers.n_lcores; i++)
-		if (cfg->workers.lcores[i] == eal->main_lcore)
-			return cfg_err(c, cfg_item(c, lc, i),
-				       "lcores: lcore %u is the main lcore (eal.main_lcore)",
-				       eal->main_lcore);
+		if (cfg->workers.lcores[i] == eal->main_lcore) {
+			struct cfg_at item = cfg_at_item(c, &at, i);
+
+			return cfg_report(c, &item,
+					  "lcores: lcore %u is the main lcore (eal.main_lcore)",
+					  eal->main_lcore);
+		}
 	if (eal->lcores[0])
 		return 0;
 	/* Prefer "L@C" (explicit); fall back to the equivalent "L" list if it would not fit. */
@@ -1159,49 +1707,61 @@ static const char *cfg_port_name(const struct ctl_config *cfg, unsigned i)
 	return i < cfg->n_phys ? cfg->phys[i].name : cfg->vhost[i - cfg->n_phys].name;
 }
 
-static yaml_node_t *cfg_port_node(struct cfg_ctx *c, unsigned i)
+static enum cfg_slot cfg_port_slot(const struct ctl_config *cfg, unsigned *i)
 {
-	if (i < c->cfg->n_phys)
-		return cfg_elem_val(c, CFG_S_PHYS, i, "name");
-	return cfg_elem_val(c, CFG_S_VHOST, i - c->cfg->n_phys, "name");
+	if (*i < cfg->n_phys)
+		return CFG_S_PHYS;
+	*i -= cfg->n_phys;
+	return CFG_S_VHOST;
 }
 
 static int cfg_check_ports(struct cfg_ctx *c)
 {
 	struct ctl_config *cfg = c->cfg;
 	unsigned n = cfg->n_phys + cfg->n_vhost;
+	char first[64];
 
 	/* At most CTL_MAX_PHYS + CTL_MAX_VHOST names: pairwise is fine. */
 	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = 0; j < i; j++)
-			if (!strcmp(cfg_port_name(cfg, i), cfg_port_name(cfg, j)))
-				return cfg_err(c, cfg_port_node(c, i),
-					       "name: duplicate port name '%s' (first at line %zu)",
-					       cfg_port_name(cfg, i),
-					       cfg_port_node(c, j)->start_mark.line + 1);
+		for (unsigned j = 0; j < i; j++) {
+			unsigned ii = i, jj = j;
+			enum cfg_slot si, sj;
+			struct cfg_at at;
+
+			if (strcmp(cfg_port_name(cfg, i), cfg_port_name(cfg, j)))
+				continue;
+			si = cfg_port_slot(cfg, &ii);
+			sj = cfg_port_slot(cfg, &jj);
+			at = cfg_elem_at(c, si, ii, "name", CFG_NO_ITEM);
+			return cfg_report(c, &at, "name: duplicate port name '%s'%s",
+					  cfg_port_name(cfg, i),
+					  cfg_first(c, sj, jj, si, first, sizeof(first)));
+		}
 	for (unsigned i = 1; i < cfg->n_phys; i++) {
 		char a[INET_ADDRSTRLEN];
 
 		for (unsigned j = 0; j < i; j++) {
+			struct cfg_at at;
+
 			if (cfg->phys[i].ip != cfg->phys[j].ip)
 				continue;
 			cfg_v4_str(cfg->phys[i].ip, a);
-			return cfg_err(c, cfg_elem_val(c, CFG_S_PHYS, i, "ip"),
-				       "ip: %s is already used by physical port '%s'", a,
-				       cfg->phys[j].name);
+			at = cfg_elem_at(c, CFG_S_PHYS, i, "ip", CFG_NO_ITEM);
+			return cfg_report(c, &at, "ip: %s is already used by physical port '%s'", a,
+					  cfg->phys[j].name);
 		}
 	}
 	for (unsigned i = 0; i < cfg->n_vhost; i++) {
-		yaml_node_t *at = cfg_elem_val(c, CFG_S_VHOST, i, "socket");
+		struct cfg_at at = cfg_elem_at(c, CFG_S_VHOST, i, "socket", CFG_NO_ITEM);
 
 		if (!strcmp(cfg->vhost[i].socket, cfg->ctl_socket))
-			return cfg_err(c, at, "socket: %s is also the control socket",
-				       cfg->vhost[i].socket);
+			return cfg_report(c, &at, "socket: %s is also the control socket",
+					  cfg->vhost[i].socket);
 		for (unsigned j = 0; j < i; j++)
 			if (!strcmp(cfg->vhost[i].socket, cfg->vhost[j].socket))
-				return cfg_err(c, at,
-					       "socket: %s is already used by vhost port '%s'",
-					       cfg->vhost[i].socket, cfg->vhost[j].name);
+				return cfg_report(c, &at,
+						  "socket: %s is already used by vhost port '%s'",
+						  cfg->vhost[i].socket, cfg->vhost[j].name);
 	}
 	return 0;
 }
@@ -1210,6 +1770,8 @@ static int cfg_check_vnets(struct cfg_ctx *c, struct cfg_ref *refs)
 {
 	struct ctl_config *cfg = c->cfg;
 	const struct cfg_ref *first, *dup;
+	struct cfg_at at;
+	char line[64];
 	uint32_t vni;
 
 	for (unsigned i = 0; i < cfg->n_vnets; i++) {
@@ -1218,16 +1780,19 @@ static int cfg_check_vnets(struct cfg_ctx *c, struct cfg_ref *refs)
 		memcpy(refs[i].key, &vni, sizeof(vni));
 		refs[i].idx = i;
 	}
-	if (cfg_find_dup(refs, cfg->n_vnets, &first, &dup))
-		return cfg_err(c, cfg_elem_val(c, CFG_S_VNET, dup->idx, "vni"),
-			       "vni: %u is already used by network '%s'", cfg->vnets[dup->idx].vni,
-			       cfg->vnets[first->idx].name);
+	if (cfg_find_dup(refs, cfg->n_vnets, &first, &dup)) {
+		at = cfg_elem_at(c, CFG_S_VNET, dup->idx, "vni", CFG_NO_ITEM);
+		return cfg_report(c, &at, "vni: %u is already used by network '%s'",
+				  cfg->vnets[dup->idx].vni, cfg->vnets[first->idx].name);
+	}
 	for (unsigned i = 0; i < cfg->n_vnets; i++)
 		refs[i] = (struct cfg_ref){ .name = cfg->vnets[i].name, .idx = i };
-	if (cfg_find_dup(refs, cfg->n_vnets, &first, &dup))
-		return cfg_err(c, cfg_elem_val(c, CFG_S_VNET, dup->idx, "name"),
-			       "name: duplicate virtual network name '%s' (first at line %d)",
-			       dup->name, cfg->vnets[first->idx].line);
+	if (cfg_find_dup(refs, cfg->n_vnets, &first, &dup)) {
+		at = cfg_elem_at(c, CFG_S_VNET, dup->idx, "name", CFG_NO_ITEM);
+		return cfg_report(c, &at, "name: duplicate virtual network name '%s'%s", dup->name,
+				  cfg_first(c, CFG_S_VNET, first->idx, CFG_S_VNET, line,
+					    sizeof(line)));
+	}
 	/* refs stays sorted by name for the endpoint pass. */
 	return 0;
 }
@@ -1235,18 +1800,21 @@ static int cfg_check_vnets(struct cfg_ctx *c, struct cfg_ref *refs)
 static int cfg_check_ep_subnets(struct cfg_ctx *c, unsigned i, const struct ctl_vnet *vn)
 {
 	const struct ctl_endpoint *ep = &c->cfg->endpoints[i];
-	char buf[INET6_ADDRSTRLEN];
-	unsigned s, bits;
+	char buf[INET6_ADDRSTRLEN + 32];
+	unsigned s;
 
 	for (unsigned j = 0; vn->n_subnets && j < ep->n_ips; j++) {
+		struct cfg_at at;
+
 		for (s = 0; s < vn->n_subnets; s++)
 			if (cfg_prefix_has(&vn->subnets[s], &ep->ips[j]))
 				break;
 		if (s < vn->n_subnets)
 			continue;
-		inet_ntop(ep->ips[j].family, cfg_ip_bytes(&ep->ips[j], &bits), buf, sizeof(buf));
-		return cfg_err(c, cfg_elem_item(c, CFG_S_EP, i, "ips", j),
-			       "ips: %s is not inside any subnet of network '%s'", buf, vn->name);
+		cfg_ip_str(&ep->ips[j], buf, sizeof(buf));
+		at = cfg_elem_at(c, CFG_S_EP, i, "ips", j);
+		return cfg_report(c, &at, "ips: %s is not inside any subnet of network '%s'", buf,
+				  vn->name);
 	}
 	return 0;
 }
@@ -1256,19 +1824,20 @@ static int cfg_check_ep_port(struct cfg_ctx *c, unsigned i, const struct cfg_ref
 {
 	const struct ctl_config *cfg = c->cfg;
 	const struct ctl_endpoint *ep = &cfg->endpoints[i];
-	yaml_node_t *at = cfg_elem_val(c, CFG_S_EP, i, "port");
+	struct cfg_at at = cfg_elem_at(c, CFG_S_EP, i, "port", CFG_NO_ITEM);
 	long pi = cfg_lookup(vh, cfg->n_vhost, ep->port);
 
 	if (pi < 0) {
 		for (unsigned p = 0; p < cfg->n_phys; p++)
 			if (!strcmp(cfg->phys[p].name, ep->port))
-				return cfg_err(c, at, "port: '%s' is a physical port; "
-					       "endpoints attach to vhost ports", ep->port);
-		return cfg_err(c, at, "port: no vhost port named '%s'", ep->port);
+				return cfg_report(c, &at, "port: '%s' is a physical port; "
+						  "endpoints attach to vhost ports", ep->port);
+		return cfg_report(c, &at, "port: no vhost port named '%s'", ep->port);
 	}
 	if (bound[pi] >= 0)
-		return cfg_err(c, at, "port: vhost port '%s' is already bound to endpoint '%s'",
-			       ep->port, cfg->endpoints[bound[pi]].name);
+		return cfg_report(c, &at,
+				  "port: vhost port '%s' is already bound to endpoint '%s'",
+				  ep->port, cfg->endpoints[bound[pi]].name);
 	bound[pi] = i;
 	return 0;
 }
@@ -1281,13 +1850,16 @@ static int cfg_check_ep_tep(struct cfg_ctx *c, unsigned i)
 	char buf[INET_ADDRSTRLEN];
 
 	for (unsigned p = 0; p < cfg->n_phys; p++) {
+		struct cfg_at at;
+
 		if (ep->tep != cfg->phys[p].ip)
 			continue;
 		cfg_v4_str(ep->tep, buf);
-		return cfg_err(c, cfg_elem_val(c, CFG_S_EP, i, "tep"),
-			       "tep: %s is this host's own address (physical port '%s'); "
-			       "a remote endpoint must be behind another host", buf,
-			       cfg->phys[p].name);
+		at = cfg_elem_at(c, CFG_S_EP, i, "tep", CFG_NO_ITEM);
+		return cfg_report(c, &at,
+				  "tep: %s is this host's own address (physical port '%s'); "
+				  "a remote endpoint must be behind another host", buf,
+				  cfg->phys[p].name);
 	}
 	return 0;
 }
@@ -1309,9 +1881,11 @@ static int cfg_check_ep_refs(struct cfg_ctx *c, const struct cfg_ref *vnets, uin
 		const struct ctl_endpoint *ep = &cfg->endpoints[i];
 		long vi = cfg_lookup(vnets, cfg->n_vnets, ep->vnet);
 
-		if (vi < 0)
-			return cfg_err(c, cfg_elem_val(c, CFG_S_EP, i, "vnet"),
-				       "vnet: no virtual network named '%s'", ep->vnet);
+		if (vi < 0) {
+			struct cfg_at at = cfg_elem_at(c, CFG_S_EP, i, "vnet", CFG_NO_ITEM);
+
+			return cfg_report(c, &at, "vnet: no virtual network named '%s'", ep->vnet);
+		}
 		ep_vnet[i] = (uint32_t)vi;
 		rc = cfg_check_ep_subnets(c, i, &cfg->vnets[vi]);
 		if (rc == 0)
@@ -1329,8 +1903,9 @@ static int cfg_check_ep_unique(struct cfg_ctx *c, const uint32_t *ep_vnet)
 	struct ctl_config *cfg = c->cfg;
 	const struct cfg_ref *first, *dup;
 	struct cfg_ref *refs;
+	struct cfg_at at;
 	size_t n = 0;
-	char buf[INET6_ADDRSTRLEN];
+	char buf[INET6_ADDRSTRLEN], line[64];
 	unsigned bits;
 	int rc = 0;
 
@@ -1338,15 +1913,15 @@ static int cfg_check_ep_unique(struct cfg_ctx *c, const uint32_t *ep_vnet)
 		n += cfg->endpoints[i].n_ips;
 	if (n < cfg->n_endpoints)
 		n = cfg->n_endpoints;
-	if ((refs = malloc(n * sizeof(*refs))) == NULL)
+	if ((refs = malloc((n + 1) * sizeof(*refs))) == NULL)
 		return cfg_oom(c);
 
 	for (unsigned i = 0; i < cfg->n_endpoints; i++)
 		refs[i] = (struct cfg_ref){ .name = cfg->endpoints[i].name, .idx = i };
 	if (cfg_find_dup(refs, cfg->n_endpoints, &first, &dup)) {
-		rc = cfg_err(c, cfg_elem_val(c, CFG_S_EP, dup->idx, "name"),
-			     "name: duplicate endpoint name '%s' (first at line %d)", dup->name,
-			     cfg->endpoints[first->idx].line);
+		at = cfg_elem_at(c, CFG_S_EP, dup->idx, "name", CFG_NO_ITEM);
+		rc = cfg_report(c, &at, "name: duplicate endpoint name '%s'%s", dup->name,
+				cfg_first(c, CFG_S_EP, first->idx, CFG_S_EP, line, sizeof(line)));
 		goto out;
 	}
 
@@ -1357,10 +1932,11 @@ static int cfg_check_ep_unique(struct cfg_ctx *c, const uint32_t *ep_vnet)
 	if (cfg_find_dup(refs, cfg->n_endpoints, &first, &dup)) {
 		const uint8_t *m = dup->key;
 
-		rc = cfg_err(c, cfg_elem_val(c, CFG_S_EP, dup->idx, "mac"),
-			     "mac: %02x:%02x:%02x:%02x:%02x:%02x is already used in network '%s' "
-			     "by endpoint '%s'", m[0], m[1], m[2], m[3], m[4], m[5],
-			     cfg->vnets[dup->grp].name, cfg->endpoints[first->idx].name);
+		at = cfg_elem_at(c, CFG_S_EP, dup->idx, "mac", CFG_NO_ITEM);
+		rc = cfg_report(c, &at,
+				"mac: %02x:%02x:%02x:%02x:%02x:%02x is already used in network "
+				"'%s' by endpoint '%s'", m[0], m[1], m[2], m[3], m[4], m[5],
+				cfg->vnets[dup->grp].name, cfg->endpoints[first->idx].name);
 		goto out;
 	}
 
@@ -1380,9 +1956,9 @@ static int cfg_check_ep_unique(struct cfg_ctx *c, const uint32_t *ep_vnet)
 		const struct ctl_endpoint *ep = &cfg->endpoints[dup->idx];
 
 		inet_ntop(ep->ips[dup->sub].family, dup->key + 1, buf, sizeof(buf));
-		rc = cfg_err(c, cfg_elem_item(c, CFG_S_EP, dup->idx, "ips", dup->sub),
-			     "ips: %s is already used in network '%s' by endpoint '%s'", buf,
-			     cfg->vnets[dup->grp].name, cfg->endpoints[first->idx].name);
+		at = cfg_elem_at(c, CFG_S_EP, dup->idx, "ips", dup->sub);
+		rc = cfg_report(c, &at, "ips: %s is already used in network '%s' by endpoint '%s'",
+				buf, cfg->vnets[dup->grp].name, cfg->endpoints[first->idx].name);
 	}
 out:
 	free(refs);
@@ -1412,7 +1988,6 @@ out:
 	free(ep_vnet);
 	return rc;
 }
-
 /* ---- loading ----------------------------------------------------------- */
 
 static char *cfg_read_file(const char *path, size_t *len)
@@ -1556,7 +2131,7 @@ struct ctl_config *ctl_config_load(const char *path, const char *text, char *err
 	if (c.root->type != YAML_MAPPING_NODE)
 		rc = cfg_err(&c, c.root, "expected a mapping at the top level, got %s",
 			     cfg_got(c.root, got, sizeof(got)));
-	else if ((rc = cfg_parse_map(&c, &cfg_top, c.root, cfg)) == 0)
+	else if ((rc = cfg_parse_map(&c, &cfg_top, c.root, cfg, NULL)) == 0)
 		rc = cfg_cross_check(&c);
 	yaml_document_delete(&doc);
 	if (rc)
@@ -1570,6 +2145,7 @@ fail:
 	return NULL;
 }
 
+
 void ctl_config_free(struct ctl_config *cfg)
 {
 	if (cfg == NULL)
@@ -1578,4 +2154,510 @@ void ctl_config_free(struct ctl_config *cfg)
 	free(cfg->endpoints);
 	free(cfg->file);
 	free(cfg);
+}
+
+/* Element positions name the file their configuration came from. */
+static void cfg_set_file(struct ctl_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_phys && i < CTL_MAX_PHYS; i++)
+		cfg->phys[i].file = cfg->file;
+	for (unsigned i = 0; i < cfg->n_vhost && i < CTL_MAX_VHOST; i++)
+		cfg->vhost[i].file = cfg->file;
+	for (unsigned i = 0; i < cfg->n_vnets; i++)
+		cfg->vnets[i].file = cfg->file;
+	for (unsigned i = 0; i < cfg->n_endpoints; i++)
+		cfg->endpoints[i].file = cfg->file;
+}
+
+static void *cfg_memdup(const void *src, size_t n, size_t size)
+{
+	void *p;
+
+	if (n == 0)
+		return NULL;
+	if ((p = malloc(n * size)) != NULL)
+		memcpy(p, src, n * size);
+	return p;
+}
+
+struct ctl_config *ctl_config_dup(const struct ctl_config *cfg)
+{
+	struct ctl_config *d;
+
+	if (cfg == NULL || (cfg->n_vnets && cfg->vnets == NULL) ||
+	    (cfg->n_endpoints && cfg->endpoints == NULL)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((d = malloc(sizeof(*d))) == NULL)
+		return NULL;
+	*d = *cfg;
+	d->file = cfg->file ? strdup(cfg->file) : NULL;
+	d->vnets = cfg_memdup(cfg->vnets, cfg->n_vnets, sizeof(*cfg->vnets));
+	d->endpoints = cfg_memdup(cfg->endpoints, cfg->n_endpoints, sizeof(*cfg->endpoints));
+	if ((cfg->file && d->file == NULL) || (cfg->n_vnets && d->vnets == NULL) ||
+	    (cfg->n_endpoints && d->endpoints == NULL)) {
+		ctl_config_free(d);
+		errno = ENOMEM;
+		return NULL;
+	}
+	cfg_set_file(d);
+	return d;
+}
+
+int ctl_config_validate(struct ctl_config *cfg, char *err, size_t errlen)
+{
+	struct cfg_ctx c = { .cfg = cfg, .err = err, .errlen = errlen };
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (cfg == NULL)
+		return -EINVAL;
+	c.file = cfg->file;
+	/* Element rules first: the cross-checks rely on terminated names and
+	 * known address families. */
+	rc = cfg_check_obj(&c, &cfg_top, cfg, NULL);
+	return rc ? rc : cfg_cross_check(&c);
+}
+
+/* ---- restart ----------------------------------------------------------- */
+
+static int cfg_changed(const struct cfg_table *t, const char *name, const char *what,
+		       const char *va, const char *vb, char *err, size_t errlen)
+{
+	if (err && errlen) {
+		if (name)
+			snprintf(err, errlen,
+				 "%s '%.*s': %s changed (%s -> %s): a restart is needed", t->what,
+				 CFG_NAME_LEN, name, what, va, vb);
+		else
+			snprintf(err, errlen, "%s: %s changed (%s -> %s): a restart is needed",
+				 t->what, what, va, vb);
+	}
+	return -EINVAL;
+}
+
+/* First difference between @a and @b outside the live sections. */
+static int cfg_diff(const struct cfg_table *t, const void *a, const void *b, const char *name,
+		    char *err, size_t errlen)
+{
+	char va[4096], vb[4096];
+	int rc = 0;
+
+	for (unsigned i = 0; rc == 0 && i < t->n_keys; i++) {
+		const struct cfg_key *k = &t->keys[i];
+		const struct cfg_list *l = k->sub;
+		const char *ea, *eb;
+		unsigned na, nb;
+
+		if (k->live)
+			continue;
+		switch (k->type) {
+		case CFG_SECTION:
+			rc = cfg_diff(k->sub, (const char *)a + k->off, (const char *)b + k->off,
+				      NULL, err, errlen);
+			break;
+		case CFG_LIST:
+			na = cfg_count(k, a);
+			nb = cfg_count(k, b);
+			if (na != nb) {
+				char what[64];
+
+				snprintf(what, sizeof(what), "number of %s", k->key);
+				snprintf(va, sizeof(va), "%u", na);
+				snprintf(vb, sizeof(vb), "%u", nb);
+				return cfg_changed(t, name, what, va, vb, err, errlen);
+			}
+			ea = (const char *)a + k->off;
+			eb = (const char *)b + k->off;
+			if (l->dynamic) {
+				memcpy(&ea, ea, sizeof(ea));
+				memcpy(&eb, eb, sizeof(eb));
+			}
+			if (k->max_n && na > k->max_n)
+				na = k->max_n;
+			for (unsigned j = 0; rc == 0 && j < na; j++, ea += l->elem_size,
+				      eb += l->elem_size)
+				rc = cfg_diff(l->elem, ea, eb, ea + l->loc_name, err, errlen);
+			break;
+		default:
+			cfg_format_value(k, a, va, sizeof(va));
+			cfg_format_value(k, b, vb, sizeof(vb));
+			if (strcmp(va, vb))
+				return cfg_changed(t, name, k->key, va, vb, err, errlen);
+			break;
+		}
+	}
+	return rc;
+}
+
+int ctl_config_restart_needed(const struct ctl_config *a, const struct ctl_config *b, char *err,
+			      size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	if (a == NULL || b == NULL)
+		return -EINVAL;
+	return cfg_diff(&cfg_top, a, b, NULL, err, errlen);
+}
+
+/* ---- the state file ---------------------------------------------------- */
+
+struct cfg_out {
+	int fd;
+	int err;   /* errno of the failed write, 0 if none */
+};
+
+static int cfg_write(void *data, unsigned char *buf, size_t size)
+{
+	struct cfg_out *o = data;
+
+	while (size) {
+		ssize_t n = write(o->fd, buf, size);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			o->err = n < 0 ? errno : EIO;
+			return 0;
+		}
+		buf += n;
+		size -= (size_t)n;
+	}
+	return 1;
+}
+
+static int cfg_emit_scalar(yaml_emitter_t *em, const char *s)
+{
+	yaml_event_t ev;
+	/* MACs and IPv6 addresses: quoted as docs/config.md asks.  libyaml
+	 * quotes anything else that would not read back as the same string. */
+	yaml_scalar_style_t style = strchr(s, ':') ? YAML_SINGLE_QUOTED_SCALAR_STYLE :
+						     YAML_ANY_SCALAR_STYLE;
+
+	return yaml_scalar_event_initialize(&ev, NULL, NULL, (const yaml_char_t *)s,
+					    (int)strlen(s), 1, 1, style) &&
+	       yaml_emitter_emit(em, &ev);
+}
+
+static int cfg_emit_seq(yaml_emitter_t *em, bool start, yaml_sequence_style_t style)
+{
+	yaml_event_t ev;
+
+	if (start)
+		return yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, style) &&
+		       yaml_emitter_emit(em, &ev);
+	return yaml_sequence_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
+}
+
+static int cfg_emit_map(yaml_emitter_t *em, bool start, yaml_mapping_style_t style)
+{
+	yaml_event_t ev;
+
+	if (start)
+		return yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, style) &&
+		       yaml_emitter_emit(em, &ev);
+	return yaml_mapping_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
+}
+
+/* One element as a flow mapping on its line: the keys the loader would
+ * need to rebuild it, values in the loader's syntax. */
+static int cfg_emit_obj(yaml_emitter_t *em, const struct cfg_table *t, const void *obj)
+{
+	char buf[CFG_VAL_MAX];
+
+	if (!cfg_emit_map(em, true, YAML_FLOW_MAPPING_STYLE))
+		return 0;
+	for (unsigned i = 0; i < t->n_keys; i++) {
+		const struct cfg_key *k = &t->keys[i];
+
+		if (cfg_absent(k, obj))
+			continue;
+		if (!cfg_emit_scalar(em, k->key))
+			return 0;
+		if (!cfg_is_items(k->type)) {
+			cfg_types[k->type].format(k, obj, 0, buf, sizeof(buf));
+			if (!cfg_emit_scalar(em, buf))
+				return 0;
+			continue;
+		}
+		if (!cfg_emit_seq(em, true, YAML_FLOW_SEQUENCE_STYLE))
+			return 0;
+		for (unsigned j = 0; j < cfg_count(k, obj) && j < k->max_n; j++) {
+			cfg_types[k->type].format(k, obj, j, buf, sizeof(buf));
+			if (!cfg_emit_scalar(em, buf))
+				return 0;
+		}
+		if (!cfg_emit_seq(em, false, 0))
+			return 0;
+	}
+	return cfg_emit_map(em, false, 0);
+}
+
+/* The document: state_version, then the live sections of cfg_top.  It ends
+ * with an explicit "..." so that a file cut short is never taken whole. */
+static int cfg_emit_state(yaml_emitter_t *em, const struct ctl_config *cfg)
+{
+	yaml_event_t ev;
+	char v[16];
+
+	snprintf(v, sizeof(v), "%d", CFG_STATE_VERSION);
+	if (!yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) ||
+	    !yaml_emitter_emit(em, &ev) ||
+	    !yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) ||
+	    !yaml_emitter_emit(em, &ev) || !cfg_emit_map(em, true, YAML_BLOCK_MAPPING_STYLE) ||
+	    !cfg_emit_scalar(em, cfg_state_keys[0].key) || !cfg_emit_scalar(em, v))
+		return 0;
+	for (unsigned i = 0; i < cfg_top.n_keys; i++) {
+		const struct cfg_key *k = &cfg_top.keys[i];
+		const struct cfg_list *l = k->sub;
+		const char *arr = (const char *)cfg + k->off;
+		unsigned n = cfg_count(k, cfg);
+
+		if (!k->live)
+			continue;
+		if (l->dynamic)
+			memcpy(&arr, arr, sizeof(arr));
+		/* An empty list as "[]": a bare "key:" would read as null. */
+		if (!cfg_emit_scalar(em, k->key) ||
+		    !cfg_emit_seq(em, true,
+				  n ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE))
+			return 0;
+		for (unsigned j = 0; j < n; j++)
+			if (!cfg_emit_obj(em, l->elem, arr + (size_t)j * l->elem_size))
+				return 0;
+		if (!cfg_emit_seq(em, false, 0))
+			return 0;
+	}
+	return cfg_emit_map(em, false, 0) && yaml_document_end_event_initialize(&ev, 0) &&
+	       yaml_emitter_emit(em, &ev) && yaml_stream_end_event_initialize(&ev) &&
+	       yaml_emitter_emit(em, &ev) && yaml_emitter_flush(em);
+}
+
+/* Writes the state of @cfg to @fd. Returns 0 or a negative errno. */
+static int cfg_write_state(const struct ctl_config *cfg, int fd, char *err, size_t errlen)
+{
+	struct cfg_out out = { .fd = fd };
+	yaml_emitter_t em;
+	int rc = 0;
+
+	/* Counts are trusted below: a bad one would read past the arrays. */
+	for (unsigned i = 0; i < cfg_top.n_keys; i++) {
+		const struct cfg_key *k = &cfg_top.keys[i];
+		const char *arr = NULL;
+		unsigned n;
+
+		if (!k->live)
+			continue;
+		n = cfg_count(k, cfg);
+		if (((const struct cfg_list *)k->sub)->dynamic)
+			memcpy(&arr, (const char *)cfg + k->off, sizeof(arr));
+		if ((k->max_n && n > k->max_n) ||
+		    (n && ((const struct cfg_list *)k->sub)->dynamic && arr == NULL)) {
+			snprintf(err, errlen, "%s: %u entries but no room for them", k->key, n);
+			return -EINVAL;
+		}
+	}
+	if (!yaml_emitter_initialize(&em))
+		return -ENOMEM;
+	yaml_emitter_set_output(&em, cfg_write, &out);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_width(&em, -1);   /* one element per line, however long */
+	if (!cfg_emit_state(&em, cfg)) {
+		rc = out.err ? -out.err : em.error == YAML_MEMORY_ERROR ? -ENOMEM : -EINVAL;
+		if (out.err)
+			snprintf(err, errlen, "%s", strerror(out.err));
+		else
+			snprintf(err, errlen, "%s", em.problem ? em.problem : "YAML emitter error");
+	}
+	yaml_emitter_delete(&em);
+	return rc;
+}
+
+static char *cfg_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/* mkdir -p @dir (0755). On failure @dir is cut to the directory that failed. */
+static int cfg_mkdirs(char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	for (char *p = dir + 1;; p++) {
+		char ch = *p;
+
+		if (ch != '/' && ch != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = ch;
+		if (ch == '\0')
+			return 0;
+	}
+}
+
+int ctl_config_save_state(const struct ctl_config *cfg, const char *path, char *err, size_t errlen)
+{
+	char *dir = NULL, *tmp = NULL, why[CTL_ERR_MAX] = "";
+	const char *step = NULL, *target = NULL;
+	bool tmp_made = false;
+	int fd = -1, dfd = -1, rc = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (cfg == NULL || path == NULL || *path == '\0') {
+		if (err && errlen)
+			snprintf(err, errlen, "no configuration or state file path");
+		return -EINVAL;
+	}
+	if ((dir = cfg_dirname(path)) == NULL || (tmp = malloc(strlen(path) + 32)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* The pid keeps two writers (a test, a second switch) off each other's file. */
+	snprintf(tmp, strlen(path) + 32, "%s.tmp.%ld", path, (long)getpid());
+	step = "mkdir";
+	target = dir;
+	if ((rc = cfg_mkdirs(dir)))
+		goto out;
+	step = "create";
+	target = tmp;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	tmp_made = true;
+	step = "write";
+	if ((rc = cfg_write_state(cfg, fd, why, sizeof(why))))
+		goto out;
+	step = "fsync";
+	if (fsync(fd) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	step = "close";
+	rc = close(fd) < 0 ? -errno : 0;
+	fd = -1;
+	if (rc)
+		goto out;
+	step = "rename";
+	if (rename(tmp, path) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	tmp_made = false;
+	/* The rename itself is durable only once the directory is synced. */
+	step = "fsync";
+	target = dir;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) < 0)
+		rc = -errno;
+	if (dfd >= 0)
+		close(dfd);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (tmp_made)
+		unlink(tmp);
+	if (rc && err && errlen) {
+		if (step == NULL)
+			snprintf(err, errlen, "cannot save %s: %s", path, strerror(-rc));
+		else
+			snprintf(err, errlen, "cannot save %s: %s %s: %s", path, step, target,
+				 why[0] ? why : strerror(-rc));
+	}
+	free(dir);
+	free(tmp);
+	return rc;
+}
+
+/* @cfg without its live sections; the rest (and `file`) still @cfg's. */
+static void cfg_borrow(struct ctl_config *cand, const struct ctl_config *cfg)
+{
+	*cand = *cfg;
+	cand->n_vhost = 0;
+	memset(cand->vhost, 0, sizeof(cand->vhost));
+	cand->n_vnets = 0;
+	cand->vnets = NULL;
+	cand->n_endpoints = 0;
+	cand->endpoints = NULL;
+}
+
+int ctl_config_load_state(struct ctl_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct cfg_ctx c = { .file = path, .err = err, .errlen = errlen };
+	struct cfg_state *st = NULL;
+	yaml_document_t doc;
+	char *buf = NULL, got[64];
+	size_t len = 0;
+	int rc;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (cfg == NULL || path == NULL)
+		return -EINVAL;
+	if ((buf = cfg_read_file(path, &len)) == NULL) {
+		rc = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		rc = cfg_oom(&c);
+		goto out;
+	}
+	cfg_borrow(&st->cfg, cfg);
+	c.cfg = &st->cfg;
+	if ((rc = cfg_load_doc(&c, buf, len, &doc)))
+		goto out;
+	c.doc = &doc;
+	c.root = yaml_document_get_root_node(&doc);
+	if (doc.end_implicit)
+		rc = cfg_err_at(err, errlen, path, doc.end_mark.line + 1, doc.end_mark.column + 1,
+				"the state file does not end with '...': it was cut short");
+	else if (c.root->type != YAML_MAPPING_NODE)
+		rc = cfg_err(&c, c.root, "expected a mapping at the top level, got %s",
+			     cfg_got(c.root, got, sizeof(got)));
+	else if ((rc = cfg_parse_map(&c, &cfg_state_table, c.root, st, NULL)) == 0)
+		rc = cfg_cross_check(&c);
+	yaml_document_delete(&doc);
+	if (rc)
+		goto out;
+
+	/* Valid whole: now, and only now, @cfg changes.  Positions in the state
+	 * file are dropped since `file` names the configuration file. */
+	free(cfg->vnets);
+	free(cfg->endpoints);
+	cfg->n_vhost = st->cfg.n_vhost;
+	memcpy(cfg->vhost, st->cfg.vhost, sizeof(cfg->vhost));
+	cfg->n_vnets = st->cfg.n_vnets;
+	cfg->vnets = st->cfg.vnets;
+	cfg->n_endpoints = st->cfg.n_endpoints;
+	cfg->endpoints = st->cfg.endpoints;
+	st->cfg.vnets = NULL;
+	st->cfg.endpoints = NULL;
+	for (unsigned i = 0; i < cfg->n_vhost; i++)
+		cfg->vhost[i].line = cfg->vhost[i].col = 0;
+	for (unsigned i = 0; i < cfg->n_vnets; i++)
+		cfg->vnets[i].line = cfg->vnets[i].col = 0;
+	for (unsigned i = 0; i < cfg->n_endpoints; i++)
+		cfg->endpoints[i].line = cfg->endpoints[i].col = 0;
+out:
+	if (st) {
+		free(st->cfg.vnets);
+		free(st->cfg.endpoints);
+	}
+	free(st);
+	free(buf);
+	return rc;
 }

@@ -108,6 +108,7 @@ struct ctl_endpoint {
 
 struct ctl_config {
 	char *file;                     /* path it was loaded from ("<embedded>" for the default) */
+	char state_dir[CTL_PATH_MAX];   /* control.state_dir: where live changes persist; "" = nowhere */
 	struct ctl_eal eal;
 	struct ctl_workers workers;
 	char ctl_socket[CTL_PATH_MAX];
@@ -133,6 +134,30 @@ struct ctl_config *ctl_config_load(const char *path, const char *text,
 				   char *err, size_t errlen);
 
 void ctl_config_free(struct ctl_config *cfg);
+
+/* Deep copy of @cfg, or NULL with errno set. */
+struct ctl_config *ctl_config_dup(const struct ctl_config *cfg);
+
+/* Run every cross-check of ctl_config_load() on a configuration built in
+ * memory (e.g. the running one with a CLI change applied).  Errors name the
+ * object at fault instead of a file position.  Returns 0 or -EINVAL. */
+int ctl_config_validate(struct ctl_config *cfg, char *err, size_t errlen);
+
+/* Settings that only a restart can change (EAL, workers, control socket,
+ * state directory, VXLAN port, physical ports): 0 when @a and @b agree,
+ * else -EINVAL with @err naming the first difference. */
+int ctl_config_restart_needed(const struct ctl_config *a, const struct ctl_config *b,
+			      char *err, size_t errlen);
+
+/* The state file: the live sections (vhost_ports, virtual_networks,
+ * endpoints) as YAML in the same schema, written atomically (temporary file,
+ * fsync, rename, fsync of the directory).  ctl_config_save_state() returns 0
+ * or a negative errno.  ctl_config_load_state() replaces those sections of
+ * @cfg by the file's, validated whole; on any error (errors as
+ * "FILE:LINE:COL: message") @cfg is left exactly as it was.  Returns 0,
+ * -ENOENT when there is no file, or another negative errno. */
+int ctl_config_save_state(const struct ctl_config *cfg, const char *path, char *err, size_t errlen);
+int ctl_config_load_state(struct ctl_config *cfg, const char *path, char *err, size_t errlen);
 
 /* The default configuration compiled into the binary (config/default.yaml). */
 extern const char ctl_config_default_yaml[];

@@ -462,6 +462,12 @@ static void client_progress(struct client *c, uint64_t now)
 			continue;
 		}
 		if (c->eof) {
+			/* a last request without its newline is still a request */
+			if (c->in_len > 0 && c->out == NULL && !c->closing) {
+				c->in[c->in_len++] = '\n';   /* in_len <= CTL_PROTO_MAX_MSG here */
+				client_serve_line(c, c->in_len - 1);
+				continue;
+			}
 			client_close(c);
 			return;
 		}

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -15,6 +14,8 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
+#include "ctl_apply.h"
+#include "ctl_ports.h"
 #include "ctl_switch.h"
 #include "ctl_underlay.h"
 #include "dp.h"
@@ -24,8 +25,7 @@ RTE_LOG_REGISTER_SUFFIX(sw_logtype, switch, INFO);
 #define LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, sw_logtype, "switch: " fmt "\n", ##__VA_ARGS__)
 
-static const struct ctl_config *running;
-static unsigned n_ports;
+static struct ctl_config *running;  /* what the datapath runs; owned */
 
 const struct ctl_config *
 ctl_switch_config(void)
@@ -66,154 +66,26 @@ ctl_switch_eal_args(const struct ctl_config *cfg, const char *prog, char **argv,
 	return n;
 }
 
-static int
-find_port(const char *name)
+/* The live sections of @cfg emptied: what a switch with no ports, networks
+ * or endpoints runs, the starting point of the first ctl_apply(). */
+static struct ctl_config *
+empty_like(const struct ctl_config *cfg)
 {
-	for (unsigned i = 0; i < n_ports; i++) {
-		const struct dp_port *p = dp_port_get(i);
+	struct ctl_config *e = ctl_config_dup(cfg);
 
-		if (p != NULL && strcmp(p->name, name) == 0)
-			return i;
+	if (e != NULL) {
+		e->n_vhost = 0;
+		e->n_vnets = 0;
+		e->n_endpoints = 0;
 	}
-	return -ENOENT;
-}
-
-static uint32_t
-vni_of(const struct ctl_config *cfg, const char *vnet)
-{
-	for (unsigned i = 0; i < cfg->n_vnets; i++)
-		if (strcmp(cfg->vnets[i].name, vnet) == 0)
-			return cfg->vnets[i].vni;
-	return 0;
-}
-
-/* Add one endpoint from its configuration; err explains a refusal. */
-static int
-endpoint_add(const struct ctl_config *cfg, const struct ctl_endpoint *ce,
-	     char *err, size_t errlen)
-{
-	struct pol_endpoint ep;
-	int ret;
-
-	memset(&ep, 0, sizeof(ep));
-	snprintf(ep.name, sizeof(ep.name), "%s", ce->name);
-	ep.vni = vni_of(cfg, ce->vnet);
-	memcpy(ep.mac.addr_bytes, ce->mac, 6);
-	ep.n_ips = ce->n_ips;
-	for (unsigned i = 0; i < ce->n_ips; i++) {
-		ep.ips[i].family = ce->ips[i].family;
-		if (ce->ips[i].family == AF_INET)
-			ep.ips[i].v4 = ce->ips[i].v4;
-		else
-			memcpy(ep.ips[i].v6, ce->ips[i].v6, 16);
-	}
-	if (ce->where == CTL_EP_LOCAL) {
-		ret = find_port(ce->port);
-		if (ret < 0) {
-			snprintf(err, errlen, "endpoint %s: no port %s", ce->name, ce->port);
-			return ret;
-		}
-		ep.local = true;
-		ep.port = ret;
-		ep.tunnel = POL_NO_TUNNEL;
-	} else {
-		char tep[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &ce->tep, tep, sizeof(tep));
-		ret = ctl_tunnel_acquire(ce->tep);
-		if (ret < 0) {
-			snprintf(err, errlen, "endpoint %s: tunnel endpoint %s: %s", ce->name, tep,
-				 ret == -EHOSTUNREACH ? "no physical port reaches it" : strerror(-ret));
-			return ret;
-		}
-		ep.tunnel = ret;
-		ep.tep = ce->tep;
-	}
-	ret = pol_endpoint_set(&ep);
-	if (ret < 0) {
-		snprintf(err, errlen, "endpoint %s: %s", ce->name, strerror(-ret));
-		if (!ep.local)
-			ctl_tunnel_release(ep.tunnel);
-	}
-	return ret;
-}
-
-/* Spread every rx queue of every port over the workers, round robin. */
-static int
-assign_rx_queues(void)
-{
-	struct dp_rxq_list *lists[DP_MAX_WORKERS] = { 0 };
-	unsigned w = 0;
-
-	for (unsigned i = 0; i < dp.n_workers; i++) {
-		lists[i] = rte_zmalloc("dp_rxqs", sizeof(*lists[i]), RTE_CACHE_LINE_SIZE);
-		if (lists[i] == NULL)
-			goto nomem;
-	}
-	for (unsigned i = 0; i < n_ports; i++) {
-		const struct dp_port *p = dp_port_get(i);
-
-		for (uint16_t q = 0; p != NULL && q < p->n_rxq; q++) {
-			struct dp_rxq_list *l = lists[w];
-
-			if (l->n == DP_MAX_LCORE_RXQ) {
-				LOG(ERR, "more rx queues than %u workers can poll", dp.n_workers);
-				goto nomem;
-			}
-			l->q[l->n++] = (struct dp_rxq){ .port = i, .queue = q };
-			w = (w + 1) % dp.n_workers;
-		}
-	}
-	for (unsigned i = 0; i < dp.n_workers; i++) {
-		struct dp_rxq_list *old = atomic_exchange(&dp.lcores[i].rxqs, lists[i]);
-
-		pol_defer_free(rte_free, old);
-	}
-	return 0;
-nomem:
-	for (unsigned i = 0; i < dp.n_workers; i++)
-		rte_free(lists[i]);
-	return -ENOMEM;
-}
-
-/* A server-mode vhost socket needs its directory to exist. */
-static void
-make_parent_dir(const char *path)
-{
-	char dir[CTL_PATH_MAX];
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *s = strchr(dir + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(dir, 0755);
-		*s = '/';
-	}
-}
-
-static int
-add_port(struct dp_port *p, char *err, size_t errlen)
-{
-	int ret;
-
-	if (p == NULL) {
-		snprintf(err, errlen, "cannot create port: %s", strerror(errno));
-		return -errno;
-	}
-	ret = p->ops->start(p, dp.pool, dp.n_workers);
-	if (ret != 0) {
-		snprintf(err, errlen, "port %s: cannot start: %s", p->name, rte_strerror(-ret));
-		dp_port_destroy(p);
-		return ret;
-	}
-	atomic_store(&dp.ports[p->index], p);
-	n_ports = RTE_MAX(n_ports, (unsigned)p->index + 1);
-	return 0;
+	return e;
 }
 
 int
-ctl_switch_start(const struct ctl_config *cfg, char *err, size_t errlen)
+ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 {
 	unsigned max_eps = RTE_MAX(2 * cfg->n_endpoints, 65536u);
+	struct ctl_config *empty = NULL;
 	int ret;
 
 	dp.n_workers = cfg->workers.n_lcores;
@@ -250,33 +122,22 @@ ctl_switch_start(const struct ctl_config *cfg, char *err, size_t errlen)
 		dp.lcores[i].worker = i;
 	}
 	for (unsigned i = 0; i < cfg->n_phys; i++) {
-		ret = add_port(dp_port_create_phys(&cfg->phys[i], i), err, errlen);
+		struct dp_port *p = ctl_port_prepare_phys(&cfg->phys[i], err, errlen);
+
+		ret = p ? ctl_port_publish(p) : -EIO;
 		if (ret < 0)
 			goto fail;
 	}
-	for (unsigned i = 0; i < cfg->n_vhost; i++) {
-		make_parent_dir(cfg->vhost[i].socket);
-		ret = add_port(dp_port_create_vhost(&cfg->vhost[i], cfg->n_phys + i), err, errlen);
-		if (ret < 0)
-			goto fail;
-	}
-	for (unsigned i = 0; i < cfg->n_vnets; i++) {
-		ret = pol_vnet_set(&cfg->vnets[i]);
-		if (ret < 0) {
-			snprintf(err, errlen, "network %s: %s", cfg->vnets[i].name, strerror(-ret));
-			goto fail;
-		}
-	}
-	for (unsigned i = 0; i < cfg->n_endpoints; i++) {
-		ret = endpoint_add(cfg, &cfg->endpoints[i], err, errlen);
-		if (ret < 0)
-			goto fail;
-	}
-	ret = assign_rx_queues();
-	if (ret < 0) {
-		snprintf(err, errlen, "cannot assign rx queues to workers");
+	empty = empty_like(cfg);
+	if (empty == NULL) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
 		goto fail;
 	}
+	ret = ctl_apply(empty, cfg, err, errlen);
+	ctl_config_free(empty);
+	if (ret < 0)
+		goto fail;
 	running = cfg;
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		ret = rte_eal_remote_launch(dp_worker_main, &dp.lcores[i], dp.lcores[i].lcore_id);
@@ -285,19 +146,73 @@ ctl_switch_start(const struct ctl_config *cfg, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	LOG(INFO, "%u ports, %u networks, %u endpoints, %u workers", n_ports, cfg->n_vnets,
-	    pol_endpoint_count(), dp.n_workers);
+	LOG(INFO, "%u ports, %u networks, %u endpoints, %u workers", ctl_port_slots(),
+	    cfg->n_vnets, pol_endpoint_count(), dp.n_workers);
 	return 0;
 fail:
-	ctl_switch_stop();
+	if (running != cfg)
+		ctl_config_free(cfg);
+	ctl_switch_stop();   /* frees running */
 	return ret;
+}
+
+static void
+state_path(const struct ctl_config *cfg, char *path, size_t len)
+{
+	snprintf(path, len, "%s/state.yaml", cfg->state_dir);
+}
+
+int
+ctl_switch_restore_state(struct ctl_config *cfg, char *err, size_t errlen)
+{
+	char path[CTL_PATH_MAX + 16], aside[CTL_PATH_MAX + 32];
+	int ret;
+
+	if (cfg->state_dir[0] == '\0')
+		return 0;
+	state_path(cfg, path, sizeof(path));
+	ret = ctl_config_load_state(cfg, path, err, errlen);
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0) {
+		/* keep the bad file for a human, start from the YAML file */
+		snprintf(aside, sizeof(aside), "%s.rejected", path);
+		rename(path, aside);
+		return ret;
+	}
+	return 1;
+}
+
+int
+ctl_switch_change(struct ctl_config *next, char *err, size_t errlen)
+{
+	char path[CTL_PATH_MAX + 16];
+	int ret;
+
+	ret = ctl_config_restart_needed(running, next, err, errlen);
+	if (ret == 0)
+		ret = ctl_config_validate(next, err, errlen);
+	if (ret == 0)
+		ret = ctl_apply(running, next, err, errlen);
+	if (ret < 0)
+		return ret;
+	ctl_config_free(running);
+	running = next;
+	if (running->state_dir[0] != '\0') {
+		char serr[CTL_ERR_MAX];
+
+		state_path(running, path, sizeof(path));
+		if (ctl_config_save_state(running, path, serr, sizeof(serr)) < 0)
+			LOG(ERR, "change applied but not saved: %s", serr);
+	}
+	return 0;
 }
 
 void
 ctl_switch_poll(void)
 {
 	ctl_underlay_poll();
-	for (unsigned i = 0; i < n_ports; i++) {
+	for (unsigned i = 0; i < ctl_port_slots(); i++) {
 		struct dp_port *p = dp_port_get(i);
 
 		if (p != NULL && p->kind == DP_PORT_VHOST)
@@ -311,15 +226,8 @@ ctl_switch_stop(void)
 {
 	atomic_store(&dp.quit, true);
 	rte_eal_mp_wait_lcore();
-	for (unsigned i = 0; i < n_ports; i++) {
-		struct dp_port *p = atomic_exchange(&dp.ports[i], NULL);
-
-		if (p != NULL) {
-			p->ops->stop(p);
-			dp_port_destroy(p);
-		}
-	}
-	n_ports = 0;
+	for (unsigned i = ctl_port_slots(); i-- > 0;)
+		ctl_port_remove(i);
 	for (unsigned i = 0; dp.lcores != NULL && i < dp.n_workers; i++) {
 		for (unsigned j = 0; j < DP_MAX_PORTS; j++)
 			rte_pktmbuf_free_bulk(dp.lcores[i].tx[j].pkts, dp.lcores[i].tx[j].n);
@@ -337,5 +245,6 @@ ctl_switch_stop(void)
 	rte_mempool_free(dp.pool);
 	rte_free(dp.lcores);
 	memset(&dp, 0, sizeof(dp));
+	ctl_config_free(running);
 	running = NULL;
 }

@@ -12,10 +12,23 @@
 int ctl_switch_eal_args(const struct ctl_config *cfg, const char *prog,
 			char **argv, int max);
 
+/* Replace @cfg's live sections (vhost ports, networks, endpoints) by the
+ * state file in its state directory, if there is one.  Returns 1 when it
+ * did, 0 when there was none, or a negative errno when the file was bad
+ * (@err says why; it is renamed to state.yaml.rejected, @cfg unchanged). */
+int ctl_switch_restore_state(struct ctl_config *cfg, char *err, size_t errlen);
+
 /* After rte_eal_init(): create pool, tables and ports from @cfg, load its
- * networks and endpoints, and launch the workers.  On failure @err says
- * why and everything created is undone.  Returns 0 or a negative errno. */
-int ctl_switch_start(const struct ctl_config *cfg, char *err, size_t errlen);
+ * networks and endpoints, and launch the workers; the switch owns @cfg from
+ * then on.  On failure @err says why, everything created is undone and
+ * @cfg is freed.  Returns 0 or a negative errno. */
+int ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen);
+
+/* Make @next the running configuration: checked (no restart needed,
+ * cross-checks), only the differences applied, then saved to the state
+ * file.  On success the switch owns @next; on failure nothing changed and
+ * the caller still owns it.  Returns 0 or a negative errno with @err. */
+int ctl_switch_change(struct ctl_config *next, char *err, size_t errlen);
 
 /* One round of the control thread's periodic duties. */
 void ctl_switch_poll(void);

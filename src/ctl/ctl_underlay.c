@@ -63,6 +63,14 @@ route(uint32_t tep, uint32_t *nh)
 	return gw;
 }
 
+bool
+ctl_tunnel_reachable(uint32_t tep)
+{
+	uint32_t nh;
+
+	return route(tep, &nh) != NULL;
+}
+
 int
 ctl_tunnel_acquire(uint32_t tep)
 {

@@ -3,6 +3,7 @@
 #ifndef CTL_UNDERLAY_H
 #define CTL_UNDERLAY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -11,6 +12,8 @@
  * no physical port reaches it). */
 int ctl_tunnel_acquire(uint32_t tep);
 void ctl_tunnel_release(uint16_t idx);
+/* Whether some physical port reaches @tep (network order). */
+bool ctl_tunnel_reachable(uint32_t tep);
 
 /* Handle punted underlay ARP and retry pending resolutions. */
 void ctl_underlay_poll(void);

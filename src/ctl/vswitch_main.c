@@ -50,7 +50,7 @@ main(int argc, char **argv)
 	};
 	const char *path = NULL;
 	bool check = false;
-	char err[CTL_ERR_MAX], *eal_argv[64];
+	char err[CTL_ERR_MAX], *eal_argv[64], file[CTL_PATH_MAX + 64], sock[CTL_PATH_MAX];
 	struct ctl_config *cfg;
 	int opt, eal_argc, ret = EXIT_FAILURE;
 
@@ -80,6 +80,19 @@ main(int argc, char **argv)
 		ctl_config_free(cfg);
 		return EXIT_SUCCESS;
 	}
+	switch (ctl_switch_restore_state(cfg, err, sizeof(err))) {
+	case 0:
+		break;
+	case 1:
+		printf("%s: ports, networks and endpoints restored from %s/state.yaml "
+		       "(vswitchctl config reload makes %s authoritative again)\n",
+		       argv[0], cfg->state_dir, cfg->file);
+		break;
+	default:
+		fprintf(stderr, "%s: state file rejected, starting from %s: %s\n", argv[0],
+			cfg->file, err);
+		break;
+	}
 
 	eal_argc = ctl_switch_eal_args(cfg, argv[0], eal_argv, RTE_DIM(eal_argv));
 	if (eal_argc < 0 || rte_eal_init(eal_argc, eal_argv) < 0) {
@@ -92,21 +105,22 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (ctl_switch_start(cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: %s\n", cfg->file, err);
+	snprintf(file, sizeof(file), "%s", cfg->file);
+	snprintf(sock, sizeof(sock), "%s", cfg->ctl_socket);
+	if (ctl_switch_start(cfg, err, sizeof(err)) < 0) {   /* owns cfg from here on */
+		fprintf(stderr, "%s: %s\n", file, err);
 		goto out;
 	}
-	ret = ctl_cmds_stats_register();
+	ret = ctl_cmds_register_all();
 	if (ret == 0)
-		ret = ctl_server_open(cfg->ctl_socket);
+		ret = ctl_server_open(sock);
 	if (ret < 0) {
-		fprintf(stderr, "%s: control socket %s: %s\n", argv[0], cfg->ctl_socket,
+		fprintf(stderr, "%s: control socket %s: %s\n", argv[0], sock,
 			ret == -EADDRINUSE ? "another switch is serving it" : strerror(-ret));
 		ret = EXIT_FAILURE;
 		goto stop;
 	}
-	printf("dpdk-vswitch %s: running %s, control socket %s\n", VS_VERSION, cfg->file,
-	       cfg->ctl_socket);
+	printf("dpdk-vswitch %s: running %s, control socket %s\n", VS_VERSION, file, sock);
 	fflush(stdout);
 
 	while (!stop_requested) {
@@ -120,6 +134,5 @@ stop:
 	ctl_switch_stop();
 out:
 	rte_eal_cleanup();
-	ctl_config_free(cfg);
 	return ret;
 }

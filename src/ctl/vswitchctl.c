@@ -349,19 +349,26 @@ static char *value_text(const json_t *v)
 static char *join_scalars(const json_t *a)
 {
 	char *s = NULL;
-	size_t i;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&s, &len);   /* linear however long the array */
 	json_t *e;
 
+	if (f == NULL)
+		return NULL;
 	json_array_foreach(a, i, e) {
-		char *t = value_text(e), *joined;
+		char *t = value_text(e);
 
-		if (t == NULL || asprintf(&joined, "%s%s%s", s ? s : "", i ? "," : "", t) < 0)
-			joined = NULL;
-		free(t);
-		free(s);
-		s = joined;
-		if (s == NULL)
+		if (t == NULL) {
+			fclose(f);
+			free(s);
 			return NULL;
+		}
+		fprintf(f, "%s%s", i ? "," : "", t);
+		free(t);
+	}
+	if (fclose(f) != 0) {
+		free(s);
+		return NULL;
 	}
 	return s;
 }

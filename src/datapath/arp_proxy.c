@@ -6,6 +6,7 @@
 #include <rte_arp.h>
 
 #include "dp.h"
+#include "dp_trace.h"
 
 /* Turn request @a (for @ep's address @tip) into its reply, in place. */
 static void
@@ -54,6 +55,12 @@ dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		}
 		eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		a = (struct rte_arp_hdr *)(eh + 1);
+		DP_TRACE(c, "arp", "%s from %s %s for %s",
+			 a->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST) ? "request" :
+			 a->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY) ? "reply" : "bad opcode",
+			 dp_trace_ip4(c->trace, a->arp_data.arp_sip),
+			 dp_trace_mac(c->trace, &a->arp_data.arp_sha),
+			 dp_trace_ip4(c->trace, a->arp_data.arp_tip));
 		if (unlikely(!dp_arp_valid(a))) {
 			dp_drop(c, m, DP_DROP_ARP_INVALID);
 			continue;
@@ -64,6 +71,7 @@ dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		if (a->arp_opcode == RTE_BE16(RTE_ARP_OP_REPLY)) {
+			DP_TRACE(c, "arp", "a reply from the VM: on to lookup as unicast");
 			pkts[k++] = m;  /* a VM answering a request we delivered to it */
 			continue;
 		}
@@ -74,12 +82,17 @@ dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		if (target != NULL) {
+			DP_TRACE(c, "arp", "answered locally: %s is-at %s (%s)",
+				 dp_trace_ip4(c->trace, tip), dp_trace_mac(c->trace, &target->mac),
+				 dp_trace_ep(c->trace, target));
 			arp_make_reply(eh, a, &target->mac, tip);
 			dp_tx_enqueue(c, md->in_port, m);
 			continue;
 		}
 		v = pol_vnet_lookup(md->vni);
 		if (v != NULL && v->flood) {
+			DP_TRACE(c, "arp", "no endpoint owns %s; network %s floods: on to lookup",
+				 dp_trace_ip4(c->trace, tip), dp_trace_vnet(c->trace, md->vni));
 			pkts[k++] = m;
 			continue;
 		}

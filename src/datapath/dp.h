@@ -48,6 +48,7 @@ struct dp_txq_map {
 };
 
 struct dp_port;
+struct dp_trace;
 
 /* The operations behind a port (style.md #8). */
 struct dp_port_ops {
@@ -131,6 +132,7 @@ struct dp_rxq_list {
 struct dp_lcore {
 	unsigned lcore_id;            /* ctl: ro */
 	unsigned worker;              /* index among workers, RCU thread id */
+	struct dp_trace *trace;       /* dp_trace.h: ctl's dry-run ctx only; NULL on workers */
 	struct dp_rxq_list *_Atomic rxqs; /* dp: ro, ctl: rw */
 	/* dp: rw */
 	uint16_t n_dirty;             /* ports with frames waiting in tx[] */
@@ -167,10 +169,22 @@ dp_port_get(uint16_t idx)
 	return atomic_load_explicit(&dp.ports[idx], memory_order_acquire);
 }
 
+/* Trace mode (dp_trace.h), control thread only: record a decision, a drop. */
+void dp_trace_add(struct dp_trace *t, const char *stage, const char *fmt, ...)
+	__rte_format_printf(3, 4);
+void dp_trace_drop(struct dp_trace *t, enum dp_drop why);
+/* Record a decision of @stage when @c traces; one not-taken branch on workers. */
+#define DP_TRACE(c, stage, ...) do {						\
+		if (unlikely((c)->trace != NULL))				\
+			dp_trace_add((c)->trace, (stage), __VA_ARGS__);		\
+	} while (0)
+
 /* Count and free one frame. */
 static inline void
 dp_drop(struct dp_lcore *c, struct rte_mbuf *m, enum dp_drop why)
 {
+	if (unlikely(c->trace != NULL))
+		dp_trace_drop(c->trace, why);
 	c->drops[why]++;
 	c->port[dp_meta(m)->in_port].drops++;
 	rte_pktmbuf_free(m);

@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 
 #include "dp.h"
+#include "dp_trace.h"
 
 void
 dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pkts, uint16_t n)
@@ -50,6 +51,10 @@ dp_tx_enqueue(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m)
 {
 	struct dp_txbuf *b = &c->tx[port];
 
+	if (unlikely(c->trace != NULL)) {
+		dp_trace_output(c->trace, port, m);  /* recorded and freed, never sent */
+		return;
+	}
 	if (!b->listed) {
 		b->listed = true;
 		c->dirty[c->n_dirty++] = port;

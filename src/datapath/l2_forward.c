@@ -5,6 +5,7 @@
 #include <rte_prefetch.h>
 
 #include "dp.h"
+#include "dp_trace.h"
 
 uint16_t
 dp_l2_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
@@ -24,6 +25,10 @@ dp_l2_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		if (unlikely(!rte_is_unicast_ether_addr(&eh->dst_addr))) {
 			const struct pol_vnet *v = pol_vnet_lookup(md->vni);
 
+			DP_TRACE(c, "lookup", "(VNI %u, %s): broadcast/multicast; network %s %s",
+				 md->vni, dp_trace_mac(c->trace, &eh->dst_addr),
+				 dp_trace_vnet(c->trace, md->vni),
+				 v && v->flood ? "floods" : "does not flood");
 			if (v != NULL && v->flood)
 				dp_flood(c, m, v, true);
 			else
@@ -41,17 +46,26 @@ dp_l2_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		if (unlikely(dst == NULL)) {
 			const struct pol_vnet *v = pol_vnet_lookup(md->vni);
 
+			DP_TRACE(c, "lookup", "(VNI %u, %s): unknown; network %s %s", md->vni,
+				 dp_trace_mac(c->trace, &eh->dst_addr),
+				 dp_trace_vnet(c->trace, md->vni),
+				 v && v->flood ? "floods" : "does not flood");
 			if (v != NULL && v->flood)
 				dp_flood(c, m, v, true);
 			else
 				dp_drop(c, m, DP_DROP_UNKNOWN_DST);
 			continue;
 		}
+		DP_TRACE(c, "lookup", "(VNI %u, %s) → %s", md->vni,
+			 dp_trace_mac(c->trace, &eh->dst_addr), dp_trace_ep(c->trace, dst));
+		if (unlikely(dst->local && dst->port == md->in_port)) {
+			dp_drop(c, m, DP_DROP_SAME_PORT);
+			continue;
+		}
+		DP_TRACE(c, "policy", "allow — no policy applies (default)");
+		DP_TRACE(c, "service insertion", "none enabled");
 		if (dst->local) {
-			if (unlikely(dst->port == md->in_port))
-				dp_drop(c, m, DP_DROP_SAME_PORT);
-			else
-				dp_tx_enqueue(c, dst->port, m);
+			dp_tx_enqueue(c, dst->port, m);
 			continue;
 		}
 		md->dst = dst;

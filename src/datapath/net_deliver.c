@@ -6,6 +6,7 @@
 #include <rte_arp.h>
 
 #include "dp.h"
+#include "dp_trace.h"
 
 
 uint16_t
@@ -20,10 +21,15 @@ dp_net_deliver(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 
 		if (likely(rte_is_unicast_ether_addr(&eh->dst_addr))) {
 			dst = pol_ep_by_mac(md->vni, &eh->dst_addr);
-			if (likely(dst != NULL && dst->local))
+			DP_TRACE(c, "delivery", "(VNI %u, %s) → %s", md->vni,
+				 dp_trace_mac(c->trace, &eh->dst_addr), dp_trace_ep(c->trace, dst));
+			if (likely(dst != NULL && dst->local)) {
+				DP_TRACE(c, "policy", "allow — no policy applies (default)");
+				DP_TRACE(c, "service insertion", "none enabled");
 				dp_tx_enqueue(c, dst->port, m);
-			else
+			} else {
 				dp_drop(c, m, DP_DROP_DST_NOT_LOCAL);
+			}
 			continue;
 		}
 		if (md->ether_type == RTE_ETHER_TYPE_ARP &&
@@ -37,12 +43,21 @@ dp_net_deliver(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			if (a->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST)) {
 				dst = pol_ep_by_ip4(md->vni, a->arp_data.arp_tip);
 				if (dst != NULL && dst->local) {
+					DP_TRACE(c, "delivery", "ARP request for %s → %s",
+						 dp_trace_ip4(c->trace, a->arp_data.arp_tip),
+						 dp_trace_ep(c->trace, dst));
 					dp_tx_enqueue(c, dst->port, m);
 					continue;
 				}
 			}
 		}
 		v = pol_vnet_lookup(md->vni);
+		DP_TRACE(c, "delivery", "(VNI %u, %s): %s; network %s %s", md->vni,
+			 dp_trace_mac(c->trace, &eh->dst_addr),
+			 md->ether_type == RTE_ETHER_TYPE_ARP ?
+			 "ARP for no local endpoint" : "broadcast/multicast",
+			 dp_trace_vnet(c->trace, md->vni),
+			 v && v->flood ? "floods to its local members" : "does not flood");
 		if (v != NULL && v->flood)
 			dp_flood(c, m, v, false);
 		else

@@ -6,6 +6,7 @@
 #include <rte_udp.h>
 
 #include "dp.h"
+#include "dp_trace.h"
 
 /* DHCP discover/request: the only IPv4 a VM may send before it has an address. */
 static inline bool
@@ -75,18 +76,34 @@ dp_port_security(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		enum dp_drop why;
 
 		if (unlikely(ep == NULL)) {
+			DP_TRACE(c, "port security", "no endpoint bound to port %s",
+				 dp_trace_port(c->trace, md->in_port));
 			dp_drop(c, m, DP_DROP_UNKNOWN_PORT_VM);
 			continue;
 		}
 		if (unlikely(!rte_is_same_ether_addr(&eh->src_addr, &ep->mac))) {
+			DP_TRACE(c, "port security", "port %s is endpoint %s (%s): "
+				 "source MAC %s is not its own",
+				 dp_trace_port(c->trace, md->in_port), ep->name,
+				 dp_trace_mac(c->trace, &ep->mac),
+				 dp_trace_mac(c->trace, &eh->src_addr));
 			dp_drop(c, m, DP_DROP_SPOOF_MAC);
 			continue;
 		}
 		why = check_l3(ep, m, md);
 		if (unlikely(why != DP_DROP_MAX)) {
+			DP_TRACE(c, "port security", "port %s is endpoint %s (%s): %s",
+				 dp_trace_port(c->trace, md->in_port), ep->name,
+				 dp_trace_mac(c->trace, &ep->mac),
+				 why == DP_DROP_SPOOF_IP ? "source address is not one of its own" :
+				 "ARP sender MAC is not its own");
 			dp_drop(c, m, why);
 			continue;
 		}
+		DP_TRACE(c, "port security", "pass: port %s is endpoint %s (%s), "
+			 "source is its own; network %s",
+			 dp_trace_port(c->trace, md->in_port), ep->name,
+			 dp_trace_mac(c->trace, &ep->mac), dp_trace_vnet(c->trace, ep->vni));
 		md->vni = ep->vni;
 		pkts[k++] = m;
 	}

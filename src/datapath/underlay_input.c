@@ -7,6 +7,7 @@
 #include <rte_vxlan.h>
 
 #include "dp.h"
+#include "dp_trace.h"
 
 #define MIN_INNER RTE_ETHER_HDR_LEN
 
@@ -69,13 +70,16 @@ dp_underlay_input(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		}
 		eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		if (unlikely(eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_ARP))) {
-			if (rte_ring_enqueue(dp.punt, m) != 0)
+			if (unlikely(c->trace != NULL))
+				dp_trace_punt(c->trace, m);  /* recorded and freed, never queued */
+			else if (rte_ring_enqueue(dp.punt, m) != 0)
 				dp_drop(c, m, DP_DROP_PUNT_FULL);
 			else
 				c->punted++;
 			continue;
 		}
 		why = check_outer(p, m);
+		DP_TRACE(c, "outer validation", "%s", dp_trace_outer(c->trace, p, m, why));
 		if (unlikely(why != DP_DROP_MAX)) {
 			dp_drop(c, m, why);
 			continue;

@@ -5,6 +5,7 @@
 #include <rte_prefetch.h>
 
 #include "dp.h"
+#include "dp_trace.h"
 
 /* Shortest L3 header worth looking at, per EtherType. */
 static inline uint16_t
@@ -38,6 +39,7 @@ dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		}
 		eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 		et = rte_be_to_cpu_16(eh->ether_type);
+		DP_TRACE(c, "parse", "%s, %u bytes", dp_trace_ethertype(c->trace, et), m->pkt_len);
 		if (unlikely(et == RTE_ETHER_TYPE_VLAN || et == RTE_ETHER_TYPE_QINQ)) {
 			dp_drop(c, m, DP_DROP_VLAN_TAGGED);
 			continue;

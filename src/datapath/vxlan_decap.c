@@ -6,6 +6,7 @@
 #include <rte_vxlan.h>
 
 #include "dp.h"
+#include "dp_trace.h"
 
 uint16_t
 dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
@@ -24,12 +25,15 @@ dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		uint32_t vni, inner_len;
 
 		if (unlikely(!(vx->vx_flags & RTE_BE32(0x08000000)))) {
+			DP_TRACE(c, "decap", "VXLAN flags 0x%02x: no I flag",
+				 rte_be_to_cpu_32(vx->vx_flags) >> 24);
 			dp_drop(c, m, DP_DROP_VXLAN_FLAGS);
 			continue;
 		}
 		vni = rte_be_to_cpu_32(vx->vx_vni) >> 8;
 		if (vni != last_vni) {
 			if (unlikely(pol_vnet_lookup(vni) == NULL)) {
+				DP_TRACE(c, "decap", "VNI %u: no such network", vni);
 				dp_drop(c, m, DP_DROP_UNKNOWN_VNI);
 				continue;
 			}
@@ -40,6 +44,7 @@ dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		if (m->pkt_len > inner_len)  /* Ethernet padding of the outer frame */
 			rte_pktmbuf_trim(m, m->pkt_len - inner_len);
 		if (unlikely(m->data_len < sizeof(struct rte_ether_hdr))) {
+			DP_TRACE(c, "decap", "VNI %u: inner frame of %u bytes", vni, m->pkt_len);
 			dp_drop(c, m, DP_DROP_MALFORMED);
 			continue;
 		}
@@ -50,6 +55,9 @@ dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		md->l3_off = sizeof(struct rte_ether_hdr);
 		md->ether_type = rte_be_to_cpu_16(
 			rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type);
+		DP_TRACE(c, "decap", "VNI %u → network %s; inner frame %s, %u bytes", vni,
+			 dp_trace_vnet(c->trace, vni), dp_trace_ethertype(c->trace, md->ether_type),
+			 m->pkt_len);
 		pkts[k++] = m;
 	}
 	return k;

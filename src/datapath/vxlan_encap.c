@@ -9,6 +9,7 @@
 #include <rte_vxlan.h>
 
 #include "dp.h"
+#include "dp_trace.h"
 
 #define OUTER_L3_LEN (sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) + \
 		      sizeof(struct rte_vxlan_hdr))
@@ -50,20 +51,31 @@ dp_vxlan_encap_one(struct dp_lcore *c, struct rte_mbuf *m, uint16_t tunnel)
 	uint32_t inner_len = m->pkt_len, hash;
 
 	if (unlikely(t == NULL || (p = dp_port_get(t->port)) == NULL)) {
+		DP_TRACE(c, "encapsulation", "VNI %u: tunnel %u %s", dp_meta(m)->vni, tunnel,
+			 t == NULL ? "is not set up (no route to its TEP)" : "has lost its port");
 		dp_drop(c, m, DP_DROP_NO_TUNNEL);
 		return;
 	}
 	if (unlikely(!t->resolved)) {
+		DP_TRACE(c, "encapsulation", "VNI %u → TEP %s via %s: next hop %s unresolved",
+			 dp_meta(m)->vni, dp_trace_ip4(c->trace, t->dst_ip), p->name,
+			 dp_trace_ip4(c->trace, t->nh_ip));
 		dp_drop(c, m, DP_DROP_NEIGH_UNRESOLVED);
 		return;
 	}
 	if (unlikely(inner_len + OUTER_L3_LEN > p->mtu)) {
+		DP_TRACE(c, "encapsulation", "VNI %u → TEP %s via %s: %u bytes + %zu of "
+			 "outer headers exceed its MTU %u", dp_meta(m)->vni,
+			 dp_trace_ip4(c->trace, t->dst_ip), p->name, inner_len, OUTER_L3_LEN,
+			 p->mtu);
 		dp_drop(c, m, DP_DROP_MTU_EXCEEDED);
 		return;
 	}
 	hash = inner_flow_hash(m);
 	eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, DP_VXLAN_HLEN);
 	if (unlikely(eh == NULL)) {
+		DP_TRACE(c, "encapsulation", "VNI %u → TEP %s via %s: no headroom",
+			 dp_meta(m)->vni, dp_trace_ip4(c->trace, t->dst_ip), p->name);
 		dp_drop(c, m, DP_DROP_NO_HEADROOM);
 		return;
 	}
@@ -102,6 +114,11 @@ dp_vxlan_encap_one(struct dp_lcore *c, struct rte_mbuf *m, uint16_t tunnel)
 	} else {
 		ip->hdr_checksum = rte_ipv4_cksum(ip);
 	}
+	DP_TRACE(c, "encapsulation", "VNI %u → TEP %s via %s, next hop %s (%s); "
+		 "UDP source port %u; outer frame %u bytes", dp_meta(m)->vni,
+		 dp_trace_ip4(c->trace, t->dst_ip), p->name, dp_trace_ip4(c->trace, t->nh_ip),
+		 dp_trace_mac(c->trace, &t->dst_mac), rte_be_to_cpu_16(udp->src_port),
+		 m->pkt_len);
 	dp_tx_enqueue(c, t->port, m);
 }
 

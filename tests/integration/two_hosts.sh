@@ -60,6 +60,7 @@ workers:
   mbufs: 8192
 control:
   socket: $VS_TMP/$host.sock
+  state_dir: $VS_TMP/state-$host
 physical_ports:
   - name: underlay0
     devargs: net_af_packet_$host$S,iface=$ifname

@@ -168,8 +168,8 @@ static void test_two_hosts(void)
 		CU_ASSERT_STRING_NOT_EQUAL(a->eal.file_prefix, b->eal.file_prefix);
 		CU_ASSERT_STRING_NOT_EQUAL(a->ctl_socket, b->ctl_socket);
 		CU_ASSERT_STRING_EQUAL(a->eal.lcores, "0@0,1@1");
-		CU_ASSERT_EQUAL(a->phys[0].ip, htonl(0xc0000201));
-		CU_ASSERT_EQUAL(b->phys[0].ip, htonl(0xc0000202));
+		CU_ASSERT_EQUAL(a->phys[0].ip, htonl(0xc6336401));   /* 198.51.100.1 */
+		CU_ASSERT_EQUAL(b->phys[0].ip, htonl(0xc6336402));
 		CU_ASSERT_EQUAL(a->phys[0].prefix_len, 24);
 		CU_ASSERT_STRING_EQUAL(a->phys[0].devargs, "net_af_packet0,iface=vsA");
 		CU_ASSERT_STRING_EQUAL(b->phys[0].devargs, "net_af_packet0,iface=vsB");
@@ -704,6 +704,35 @@ static void test_control_rules(void)
 	ctl_config_free(cfg);
 	EXPECT_ERR(W "vhost_ports:\n  - {name: v, socket: " CTL_PROTO_DEFAULT_SOCKET "}\n",
 		   "t.yaml:4:23:", "is also the control socket");
+	EXPECT_ERR(W "control: {path: /x}\n", "t.yaml:3:11:",
+		   "unknown key 'path' in control (expected one of: socket, state_dir)");
+}
+
+static void test_state_dir(void)
+{
+	char text[512];
+	struct ctl_config *cfg = LOAD_OK(W);
+
+	if (cfg)
+		CU_ASSERT_STRING_EQUAL(cfg->state_dir, "/var/lib/dpdk-vswitch");
+	ctl_config_free(cfg);
+	cfg = LOAD_OK(W "control:\n  state_dir: /tmp/vs-a/state\n");
+	if (cfg)
+		CU_ASSERT_STRING_EQUAL(cfg->state_dir, "/tmp/vs-a/state");
+	ctl_config_free(cfg);
+	/* "" turns persistence off. */
+	cfg = LOAD_OK(W "control:\n  state_dir: ''\n");
+	if (cfg)
+		CU_ASSERT_STRING_EQUAL(cfg->state_dir, "");
+	ctl_config_free(cfg);
+	EXPECT_ERR(W "control:\n  state_dir: var/lib/vs\n", "t.yaml:4:14:",
+		   "state_dir: 'var/lib/vs' is not an absolute path");
+	EXPECT_ERR(W "control:\n  state_dir: [/a]\n", "t.yaml:4:14:",
+		   "state_dir: expected a path, got a sequence");
+	EXPECT_ERR(W "control:\n  state_dir: \"/a\\tb\"\n", "t.yaml:4:14:",
+		   "state_dir: value contains a control character");
+	snprintf(text, sizeof(text), W "control:\n  state_dir: /%0107d\n", 0);
+	EXPECT_ERR(text, "t.yaml:4:14:", "state_dir: too long (108 characters, at most 107)");
 }
 
 static void test_phys_rules(void)
@@ -1136,6 +1165,7 @@ int main(void)
 		{ "eal rules", test_eal_rules },
 		{ "workers rules", test_workers_rules },
 		{ "control rules", test_control_rules },
+		{ "control.state_dir", test_state_dir },
 		{ "physical port rules", test_phys_rules },
 		{ "vhost port rules", test_vhost_rules },
 		{ "virtual network rules", test_vnet_rules },

@@ -764,6 +764,23 @@ static void test_pipelined_and_half_close(void)
 	CU_ASSERT(conn_wait_closed(c));
 }
 
+static void test_last_request_without_newline_answered(void)
+{
+	struct conn *c;
+	json_t *r;
+
+	CU_ASSERT_FATAL(open_server("nonl.sock") == 0);
+	c = conn_open();
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT(conn_send_str(c, "{\"id\":5,\"cmd\":\"version\"}") == 0);
+	shutdown(c->fd, SHUT_WR);
+	r = conn_recv_json(c);
+	CU_ASSERT(json_integer_value(json_object_get(r, "id")) == 5);
+	CU_ASSERT(reply_ok(r));
+	json_decref(r);
+	CU_ASSERT(conn_wait_closed(c));
+}
+
 static void test_too_many_clients(void)
 {
 	struct conn *c[65];
@@ -849,6 +866,7 @@ int main(void)
 		{ "5 MB reply to a slow reader", test_big_reply_slow_reader },
 		{ "client disconnect mid-reply", test_disconnect_mid_reply },
 		{ "pipelined requests and half-close", test_pipelined_and_half_close },
+		{ "last request without newline answered", test_last_request_without_newline_answered },
 		{ "too many clients", test_too_many_clients },
 	};
 	const struct unit_suite suite = { "ctl_server", tests, UNIT_DIM(tests), suite_init, suite_clean,

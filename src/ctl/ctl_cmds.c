@@ -1,0 +1,21 @@
+/* Every command group of the control socket. */
+#include "ctl_cmds.h"
+
+int
+ctl_cmds_register_all(void)
+{
+	int (*const groups[])(void) = {
+		ctl_cmds_stats_register,
+		ctl_cmds_objects_register,
+		ctl_cmds_config_register,
+		ctl_cmds_trace_register,
+	};
+
+	for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		int ret = groups[i]();
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}

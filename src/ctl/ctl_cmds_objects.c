@@ -1,0 +1,559 @@
+/* port, vnet and endpoint commands.  A change edits a copy of the running
+ * configuration and hands it to ctl_switch_change(): validated whole, only
+ * the difference applied, saved to the state file — or nothing happens. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl_cmds.h"
+#include "ctl_ports.h"
+#include "ctl_server.h"
+#include "ctl_switch.h"
+
+static const char *
+arg(json_t *args, size_t i)
+{
+	return json_string_value(json_array_get(args, i));
+}
+
+/* Options are key=value words after the positional arguments; every one
+ * must be in @allowed.  Returns 0 or -EINVAL with @err. */
+static int
+check_opts(json_t *args, size_t from, const char *const *allowed, char *err, size_t errlen)
+{
+	for (size_t i = from; i < json_array_size(args); i++) {
+		const char *a = arg(args, i), *eq = strchr(a, '=');
+		bool ok = false;
+
+		for (const char *const *k = allowed; eq != NULL && *k != NULL; k++)
+			ok |= strlen(*k) == (size_t)(eq - a) && strncmp(a, *k, eq - a) == 0;
+		if (!ok) {
+			snprintf(err, errlen, "unexpected argument '%s'", a);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Value of option @key=..., or NULL. */
+static const char *
+opt(json_t *args, size_t from, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (size_t i = from; i < json_array_size(args); i++) {
+		const char *a = arg(args, i);
+
+		if (strncmp(a, key, len) == 0 && a[len] == '=')
+			return a + len + 1;
+	}
+	return NULL;
+}
+
+static int
+parse_uint(const char *s, unsigned long max, unsigned *out, const char *what,
+	   char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v > max || s[0] == '-') {
+		snprintf(err, errlen, "%s: '%s' is not a number from 0 to %lu", what, s, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+copy_name(char *dst, size_t size, const char *s, const char *what, char *err, size_t errlen)
+{
+	if (strlen(s) >= size) {
+		snprintf(err, errlen, "%s '%s' is longer than %zu characters", what, s, size - 1);
+		return -EINVAL;
+	}
+	snprintf(dst, size, "%s", s);
+	return 0;
+}
+
+/* Apply @next (which this function owns) and answer with what changed. */
+static int
+commit(struct ctl_config *next, const char *what, const char *name, json_t **result,
+       char *err, size_t errlen)
+{
+	int ret = ctl_switch_change(next, err, errlen);
+
+	if (ret < 0) {
+		ctl_config_free(next);
+		return ret;
+	}
+	*result = json_pack("{s:s, s:s}", what, name, "status", "applied");
+	return 0;
+}
+
+static struct ctl_config *
+editable(char *err, size_t errlen)
+{
+	struct ctl_config *c = ctl_config_dup(ctl_switch_config());
+
+	if (c == NULL)
+		snprintf(err, errlen, "out of memory");
+	return c;
+}
+
+/* The element of @arr (JSON objects) whose "name" is @name, as a new reference. */
+static json_t *
+find_named(json_t *arr, const char *name)
+{
+	size_t i;
+	json_t *o, *found = NULL;
+
+	json_array_foreach(arr, i, o)
+		if (strcmp(json_string_value(json_object_get(o, "name")), name) == 0) {
+			found = json_incref(o);
+			break;
+		}
+	json_decref(arr);
+	return found;
+}
+
+/* ---- ports ---- */
+
+static int
+cmd_port_list(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	(void)args; (void)err; (void)errlen;
+	*result = json_pack("{s:o}", "ports", ctl_json_ports());
+	return 0;
+}
+
+static int
+cmd_port_show(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	const char *name = arg(args, 0);
+	int idx = ctl_port_find(name);
+	json_t *p;
+
+	if (idx < 0 || (p = find_named(ctl_json_ports(), name)) == NULL) {
+		snprintf(err, errlen, "no port '%s'", name);
+		return -ENOENT;
+	}
+	json_object_set_new(p, "stats", ctl_json_port_stats(idx));
+	*result = p;
+	return 0;
+}
+
+static int
+cmd_port_add(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	static const char *const allowed[] = { "mode", "queues", "vm", NULL };
+	const char *name = arg(args, 0), *mode = opt(args, 2, "mode");
+	const char *queues = opt(args, 2, "queues"), *vm = opt(args, 2, "vm");
+	struct ctl_config *next;
+	struct ctl_vhost_port *p;
+	int ret = check_opts(args, 2, allowed, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	next = editable(err, errlen);
+	if (next == NULL)
+		return -ENOMEM;
+	if (next->n_vhost == CTL_MAX_VHOST) {
+		snprintf(err, errlen, "no room for more than %d vhost-user ports", CTL_MAX_VHOST);
+		ret = -ENOSPC;
+		goto fail;
+	}
+	p = &next->vhost[next->n_vhost];
+	memset(p, 0, sizeof(*p));
+	p->mode = CTL_VHOST_CLIENT;
+	p->queues = 1;
+	if ((ret = copy_name(p->name, sizeof(p->name), name, "port name", err, errlen)) < 0 ||
+	    (ret = copy_name(p->socket, sizeof(p->socket), arg(args, 1), "socket path", err,
+			     errlen)) < 0 ||
+	    (ret = copy_name(p->vm, sizeof(p->vm), vm ? vm : name, "VM name", err, errlen)) < 0)
+		goto fail;
+	if (queues != NULL &&
+	    (ret = parse_uint(queues, 1024, &p->queues, "queues", err, errlen)) < 0)
+		goto fail;
+	if (mode != NULL) {
+		if (strcmp(mode, "client") == 0) {
+			p->mode = CTL_VHOST_CLIENT;
+		} else if (strcmp(mode, "server") == 0) {
+			p->mode = CTL_VHOST_SERVER;
+		} else {
+			snprintf(err, errlen, "mode: '%s' is neither client nor server", mode);
+			ret = -EINVAL;
+			goto fail;
+		}
+	}
+	p->file = next->file;
+	next->n_vhost++;
+	return commit(next, "port", name, result, err, errlen);
+fail:
+	ctl_config_free(next);
+	return ret;
+}
+
+static int
+cmd_port_del(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	const char *name = arg(args, 0);
+	struct ctl_config *next = editable(err, errlen);
+	unsigned i;
+
+	if (next == NULL)
+		return -ENOMEM;
+	for (i = 0; i < next->n_vhost && strcmp(next->vhost[i].name, name) != 0; i++)
+		;
+	if (i == next->n_vhost) {
+		snprintf(err, errlen, ctl_port_find(name) >= 0 ?
+			 "port '%s' is a physical port: change the YAML file and restart" :
+			 "no vhost-user port '%s'", name);
+		ctl_config_free(next);
+		return -ENOENT;
+	}
+	memmove(&next->vhost[i], &next->vhost[i + 1], (next->n_vhost - i - 1) * sizeof(next->vhost[0]));
+	next->n_vhost--;
+	return commit(next, "port", name, result, err, errlen);
+}
+
+/* ---- virtual networks ---- */
+
+static const struct ctl_vnet *
+find_vnet(const struct ctl_config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_vnets; i++)
+		if (strcmp(c->vnets[i].name, name) == 0)
+			return &c->vnets[i];
+	return NULL;
+}
+
+static int
+cmd_vnet_list(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	(void)args; (void)err; (void)errlen;
+	*result = json_pack("{s:o}", "networks", ctl_json_vnets());
+	return 0;
+}
+
+static int
+cmd_vnet_show(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	const char *name = arg(args, 0);
+	const struct ctl_vnet *v = find_vnet(ctl_switch_config(), name);
+	json_t *o;
+
+	if (v == NULL || (o = find_named(ctl_json_vnets(), name)) == NULL) {
+		snprintf(err, errlen, "no network '%s'", name);
+		return -ENOENT;
+	}
+	json_object_set_new(o, "endpoints", ctl_json_endpoints(v->vni));
+	*result = o;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, bool *out, const char *what, char *err, size_t errlen)
+{
+	if (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "on") == 0) {
+		*out = true;
+	} else if (strcmp(s, "false") == 0 || strcmp(s, "no") == 0 || strcmp(s, "off") == 0) {
+		*out = false;
+	} else {
+		snprintf(err, errlen, "%s: '%s' is not true or false", what, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+cmd_vnet_add(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	static const char *const allowed[] = { "subnets", "flood", NULL };
+	const char *name = arg(args, 0), *subnets = opt(args, 2, "subnets");
+	const char *flood = opt(args, 2, "flood");
+	struct ctl_config *next;
+	struct ctl_vnet *grown, *v;
+	int ret = check_opts(args, 2, allowed, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	next = editable(err, errlen);
+	if (next == NULL)
+		return -ENOMEM;
+	grown = realloc(next->vnets, (next->n_vnets + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	next->vnets = grown;
+	v = &next->vnets[next->n_vnets];
+	memset(v, 0, sizeof(*v));
+	v->file = next->file;
+	if ((ret = copy_name(v->name, sizeof(v->name), name, "network name", err, errlen)) < 0 ||
+	    (ret = parse_uint(arg(args, 1), UINT32_MAX, &v->vni, "vni", err, errlen)) < 0 ||
+	    (flood && (ret = parse_bool(flood, &v->flood, "flood", err, errlen)) < 0))
+		goto fail;
+	if (subnets != NULL) {
+		char buf[1024], *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", subnets);
+		for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+			if (v->n_subnets == CTL_MAX_SUBNETS) {
+				snprintf(err, errlen, "subnets: at most %d", CTL_MAX_SUBNETS);
+				ret = -EINVAL;
+				goto fail;
+			}
+			if (ctl_parse_prefix(t, &v->subnets[v->n_subnets++]) < 0) {
+				snprintf(err, errlen, "subnets: '%s' is not an address/length prefix", t);
+				ret = -EINVAL;
+				goto fail;
+			}
+		}
+	}
+	next->n_vnets++;
+	return commit(next, "network", name, result, err, errlen);
+fail:
+	ctl_config_free(next);
+	return ret;
+}
+
+static int
+cmd_vnet_del(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	const char *name = arg(args, 0);
+	struct ctl_config *next = editable(err, errlen);
+	const struct ctl_vnet *v;
+	unsigned i;
+
+	if (next == NULL)
+		return -ENOMEM;
+	v = find_vnet(next, name);
+	if (v == NULL) {
+		snprintf(err, errlen, "no network '%s'", name);
+		ctl_config_free(next);
+		return -ENOENT;
+	}
+	for (unsigned e = 0; e < next->n_endpoints; e++)
+		if (strcmp(next->endpoints[e].vnet, name) == 0) {
+			snprintf(err, errlen, "network '%s' still has endpoint '%s': delete or move "
+				 "its endpoints first", name, next->endpoints[e].name);
+			ctl_config_free(next);
+			return -EBUSY;
+		}
+	i = v - next->vnets;
+	memmove(&next->vnets[i], &next->vnets[i + 1], (next->n_vnets - i - 1) * sizeof(*v));
+	next->n_vnets--;
+	return commit(next, "network", name, result, err, errlen);
+}
+
+/* ---- endpoints ---- */
+
+static struct ctl_endpoint *
+find_ep(const struct ctl_config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_endpoints; i++)
+		if (strcmp(c->endpoints[i].name, name) == 0)
+			return &c->endpoints[i];
+	return NULL;
+}
+
+static int
+cmd_ep_list(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	static const char *const allowed[] = { "vnet", NULL };
+	const char *vnet = opt(args, 0, "vnet");
+	const struct ctl_vnet *v = NULL;
+	int ret = check_opts(args, 0, allowed, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	if (vnet != NULL && (v = find_vnet(ctl_switch_config(), vnet)) == NULL) {
+		snprintf(err, errlen, "no network '%s'", vnet);
+		return -ENOENT;
+	}
+	*result = json_pack("{s:o}", "endpoints", ctl_json_endpoints(v ? v->vni : UINT32_MAX));
+	return 0;
+}
+
+static int
+cmd_ep_show(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	const char *name = arg(args, 0);
+	const struct ctl_endpoint *e = find_ep(ctl_switch_config(), name);
+	const struct ctl_vnet *v = e ? find_vnet(ctl_switch_config(), e->vnet) : NULL;
+	json_t *o;
+
+	if (v == NULL || (o = find_named(ctl_json_endpoints(v->vni), name)) == NULL) {
+		snprintf(err, errlen, "no endpoint '%s'", name);
+		return -ENOENT;
+	}
+	json_object_set_new(o, "network", json_string(v->name));
+	*result = o;
+	return 0;
+}
+
+/* Set where @e lives from port=/tep= options (exactly one). */
+static int
+set_location(struct ctl_endpoint *e, json_t *args, size_t from, char *err, size_t errlen)
+{
+	const char *port = opt(args, from, "port"), *tep = opt(args, from, "tep");
+	struct ctl_ip ip;
+
+	if ((port == NULL) == (tep == NULL)) {
+		snprintf(err, errlen, "say where the endpoint lives: port=PORT or tep=IPV4");
+		return -EINVAL;
+	}
+	if (port != NULL) {
+		e->where = CTL_EP_LOCAL;
+		e->tep = 0;
+		return copy_name(e->port, sizeof(e->port), port, "port name", err, errlen);
+	}
+	if (ctl_parse_ip(tep, &ip) < 0 || ip.family != AF_INET) {
+		snprintf(err, errlen, "tep: '%s' is not an IPv4 address", tep);
+		return -EINVAL;
+	}
+	e->where = CTL_EP_REMOTE;
+	e->tep = ip.v4;
+	e->port[0] = '\0';
+	return 0;
+}
+
+static int
+cmd_ep_add(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	static const char *const allowed[] = { "port", "tep", "ips", NULL };
+	const char *name = arg(args, 0), *ips = opt(args, 3, "ips");
+	struct ctl_config *next;
+	struct ctl_endpoint *grown, *e;
+	int ret = check_opts(args, 3, allowed, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	next = editable(err, errlen);
+	if (next == NULL)
+		return -ENOMEM;
+	grown = realloc(next->endpoints, (next->n_endpoints + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	next->endpoints = grown;
+	e = &next->endpoints[next->n_endpoints];
+	memset(e, 0, sizeof(*e));
+	e->file = next->file;
+	if ((ret = copy_name(e->name, sizeof(e->name), name, "endpoint name", err, errlen)) < 0 ||
+	    (ret = copy_name(e->vnet, sizeof(e->vnet), arg(args, 2), "network name", err,
+			     errlen)) < 0 ||
+	    (ret = set_location(e, args, 3, err, errlen)) < 0)
+		goto fail;
+	if (ctl_parse_mac(arg(args, 1), e->mac) < 0) {
+		snprintf(err, errlen, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", arg(args, 1));
+		ret = -EINVAL;
+		goto fail;
+	}
+	if (ips != NULL) {
+		char buf[1024], *save = NULL;
+
+		snprintf(buf, sizeof(buf), "%s", ips);
+		for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+			if (e->n_ips == CTL_MAX_EP_IPS) {
+				snprintf(err, errlen, "ips: at most %d addresses", CTL_MAX_EP_IPS);
+				ret = -EINVAL;
+				goto fail;
+			}
+			if (ctl_parse_ip(t, &e->ips[e->n_ips++]) < 0) {
+				snprintf(err, errlen, "ips: '%s' is not an IP address", t);
+				ret = -EINVAL;
+				goto fail;
+			}
+		}
+	}
+	next->n_endpoints++;
+	return commit(next, "endpoint", name, result, err, errlen);
+fail:
+	ctl_config_free(next);
+	return ret;
+}
+
+static int
+cmd_ep_del(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	const char *name = arg(args, 0);
+	struct ctl_config *next = editable(err, errlen);
+	struct ctl_endpoint *e;
+
+	if (next == NULL)
+		return -ENOMEM;
+	e = find_ep(next, name);
+	if (e == NULL) {
+		snprintf(err, errlen, "no endpoint '%s'", name);
+		ctl_config_free(next);
+		return -ENOENT;
+	}
+	memmove(e, e + 1, (next->n_endpoints - (e - next->endpoints) - 1) * sizeof(*e));
+	next->n_endpoints--;
+	return commit(next, "endpoint", name, result, err, errlen);
+}
+
+static int
+cmd_ep_move(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	static const char *const allowed[] = { "port", "tep", NULL };
+	const char *name = arg(args, 0);
+	struct ctl_config *next;
+	struct ctl_endpoint *e;
+	int ret = check_opts(args, 1, allowed, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	next = editable(err, errlen);
+	if (next == NULL)
+		return -ENOMEM;
+	e = find_ep(next, name);
+	if (e == NULL) {
+		snprintf(err, errlen, "no endpoint '%s'", name);
+		ret = -ENOENT;
+		goto fail;
+	}
+	ret = set_location(e, args, 1, err, errlen);
+	if (ret < 0)
+		goto fail;
+	return commit(next, "endpoint", name, result, err, errlen);
+fail:
+	ctl_config_free(next);
+	return ret;
+}
+
+static const struct ctl_cmd cmds[] = {
+	{ "port/list", "", 0, 0, cmd_port_list, "ports with their type, link and address" },
+	{ "port/show", "NAME", 1, 1, cmd_port_show, "one port and its counters" },
+	{ "port/add", "NAME SOCKET [mode=client|server] [queues=N] [vm=VM]", 2, 5, cmd_port_add,
+	  "add a vhost-user port while the switch runs (default: client mode, 1 queue)" },
+	{ "port/del", "NAME", 1, 1, cmd_port_del,
+	  "remove a vhost-user port (no endpoint may be bound to it)" },
+	{ "vnet/list", "", 0, 0, cmd_vnet_list, "virtual networks" },
+	{ "vnet/show", "NAME", 1, 1, cmd_vnet_show, "one virtual network and its endpoints" },
+	{ "vnet/add", "NAME VNI [subnets=CIDR,...] [flood=true|false]", 2, 4, cmd_vnet_add,
+	  "add a virtual network" },
+	{ "vnet/del", "NAME", 1, 1, cmd_vnet_del, "remove a virtual network with no endpoints" },
+	{ "endpoint/list", "[vnet=NAME]", 0, 1, cmd_ep_list, "endpoints and where they live" },
+	{ "endpoint/show", "NAME", 1, 1, cmd_ep_show, "one endpoint" },
+	{ "endpoint/add", "NAME MAC VNET port=PORT|tep=IPV4 [ips=IP,...]", 4, 5, cmd_ep_add,
+	  "add an endpoint: a VM's interface, local (port=) or behind a tunnel endpoint (tep=)" },
+	{ "endpoint/del", "NAME", 1, 1, cmd_ep_del, "remove an endpoint" },
+	{ "endpoint/move", "NAME port=PORT|tep=IPV4", 2, 2, cmd_ep_move,
+	  "the VM now lives on another local port or behind another tunnel endpoint" },
+};
+
+int
+ctl_cmds_objects_register(void)
+{
+	return ctl_cmds_register(cmds, sizeof(cmds) / sizeof(cmds[0]));
+}
