@@ -17,6 +17,7 @@
  * No DPDK here: the CLI and the unit tests link it without an EAL.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -145,6 +146,14 @@ static bool cfg_is_items(enum cfg_type t)
 
 /* ---- errors and document access ---------------------------------------- */
 
+/* Every error is one line: control bytes quoted from the input become '?'. */
+static void cfg_one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 static int cfg_verr(char *err, size_t errlen, const char *file, size_t line, size_t col,
 		    const char *fmt, va_list ap)
 {
@@ -155,6 +164,7 @@ static int cfg_verr(char *err, size_t errlen, const char *file, size_t line, siz
 	n = snprintf(err, errlen, "%s:%zu:%zu: ", file, line, col);
 	if (n >= 0 && (size_t)n < errlen)
 		vsnprintf(err + n, errlen - n, fmt, ap);
+	cfg_one_line(err);
 	return -EINVAL;
 }
 
@@ -205,6 +215,7 @@ static int cfg_vreport(struct cfg_ctx *c, const struct cfg_at *at, bool whole, c
 		n = snprintf(c->err, c->errlen, "%s: ", at->what);
 	if (n >= 0 && (size_t)n < c->errlen)
 		vsnprintf(c->err + n, c->errlen - n, fmt, ap);
+	cfg_one_line(c->err);
 	return -EINVAL;
 }
 
@@ -386,13 +397,12 @@ int ctl_parse_mac(const char *s, uint8_t mac[6])
 	if (s == NULL || strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		const char *hi = strchr(hex, s[3 * i] | 0x20),
-			   *lo = strchr(hex, s[3 * i + 1] | 0x20);
-
-		/* | 0x20 folds case; strchr also finds the terminator, so reject NUL. */
-		if (!s[3 * i] || !s[3 * i + 1] || !hi || !lo || (i < 5 && s[3 * i + 2] != ':'))
+		/* isxdigit first: | 0x20 would also fold control bytes into digits */
+		if (!isxdigit((unsigned char)s[3 * i]) || !isxdigit((unsigned char)s[3 * i + 1]) ||
+		    (i < 5 && s[3 * i + 2] != ':'))
 			return -EINVAL;
-		out[i] = (uint8_t)((hi - hex) << 4 | (lo - hex));
+		out[i] = (uint8_t)((strchr(hex, s[3 * i] | 0x20) - hex) << 4 |
+				   (strchr(hex, s[3 * i + 1] | 0x20) - hex));
 	}
 	memcpy(mac, out, 6);
 	return 0;
@@ -1197,6 +1207,8 @@ static int cfg_parse_map(struct cfg_ctx *c, const struct cfg_table *t, yaml_node
 			if (kn->type != YAML_SCALAR_NODE)
 				return cfg_err(c, kn, "expected a key name in %s, got %s", t->what,
 					       cfg_got(kn, buf, sizeof(buf)));
+			if (strlen(cfg_str(kn)) != kn->data.scalar.length)
+				return cfg_err(c, kn, "key in %s contains a NUL byte", t->what);
 			for (i = 0; i < t->n_keys && strcmp(cfg_str(kn), t->keys[i].key); i++)
 				;
 			if (i == t->n_keys)

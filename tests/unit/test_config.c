@@ -1145,6 +1145,23 @@ static void test_many_endpoints_dup(void)
 	free(b.p);
 }
 
+/* Input that smuggles control bytes or NULs must neither parse as
+ * something else nor break the one-line error format. */
+static void test_control_bytes_rejected_on_one_line(void)
+{
+	char err[CTL_ERR_MAX];
+	uint8_t mac[6];
+	static const char key_nul[] = "workers: {lcores: [1]}\nvxlan: {\"udp_port\\0zz\": 5}\n";
+
+	CU_ASSERT(ctl_parse_mac("\x12\x10:00:00:00:00:01", mac) < 0);
+	CU_ASSERT(ctl_parse_mac("0g:00:00:00:00:01", mac) < 0);
+	CU_ASSERT(ctl_parse_mac("0A:0b:00:00:00:01", mac) == 0 && mac[0] == 0x0a && mac[1] == 0x0b);
+	EXPECT_ERR(key_nul, "t.yaml:2:9:", "NUL");
+	CU_ASSERT(ctl_config_load("t.yaml", "workers: {lcores: [1]}\nvxlan: {udp_port: \"12\\nrm\"}\n",
+				  err, sizeof(err)) == NULL);
+	CU_ASSERT(strchr(err, '\n') == NULL);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -1175,6 +1192,7 @@ int main(void)
 		{ "helpers", test_helpers },
 		{ "200k endpoints", test_many_endpoints },
 		{ "duplicate in 50k endpoints", test_many_endpoints_dup },
+		{ "control bytes rejected, errors on one line", test_control_bytes_rejected_on_one_line },
 	};
 	const struct unit_suite suite = { "config", tests, UNIT_DIM(tests), NULL, NULL,
 					  NULL, NULL };
