@@ -2,13 +2,13 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
 #include "ctl_cmds.h"
 #include "ctl_ports.h"
+#include "ctl_sockpath.h"
 #include "dp.h"
 #include "dp_port.h"
 
@@ -40,20 +40,6 @@ free_slot(void)
 		if (!reserved[i])
 			return i;
 	return -ENOSPC;
-}
-
-/* A server-mode vhost socket needs its directory to exist. */
-static void
-make_parent_dir(const char *path)
-{
-	char dir[CTL_PATH_MAX];
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *s = strchr(dir + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		mkdir(dir, 0755);
-		*s = '/';
-	}
 }
 
 static struct dp_port *
@@ -96,8 +82,17 @@ ctl_port_prepare_vhost(const struct ctl_vhost_port *cfg, char *err, size_t errle
 		snprintf(err, errlen, "port %s: all %u port slots are in use", cfg->name, DP_MAX_PORTS);
 		return NULL;
 	}
-	if (cfg->mode == CTL_VHOST_SERVER)
-		make_parent_dir(cfg->socket);
+	if (cfg->mode == CTL_VHOST_SERVER) {
+		/* after a crash our own old socket is still there: take it back */
+		int ret = ctl_sockpath_claim(cfg->socket);
+
+		if (ret < 0) {
+			snprintf(err, errlen, "port %s: socket %s: %s", cfg->name, cfg->socket,
+				 ret == -EADDRINUSE ? "another process is serving it" :
+				 ret == -EEXIST ? "exists and is not a socket" : strerror(-ret));
+			return NULL;
+		}
+	}
 	return prepare(dp_port_create_vhost(cfg, idx), cfg->name, err, errlen);
 }
 
