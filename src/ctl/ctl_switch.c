@@ -5,7 +5,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -162,6 +166,32 @@ state_path(const struct ctl_config *cfg, char *path, size_t len)
 	snprintf(path, len, "%s/state.yaml", cfg->state_dir);
 }
 
+/* A switch killed while saving leaves state.yaml.tmp.<pid>: remove those
+ * whose writer is gone (the rename never happened, state.yaml is whole). */
+static void
+remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		char *end, path[CTL_PATH_MAX + 300];
+		long pid;
+
+		if (strncmp(e->d_name, "state.yaml.tmp.", 15) != 0)
+			continue;
+		pid = strtol(e->d_name + 15, &end, 10);
+		if (*end != '\0' || pid <= 0 || (kill(pid, 0) == 0 || errno == EPERM))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (unlink(path) == 0)
+			LOG(INFO, "removed %s, left by a switch that stopped while saving", path);
+	}
+	closedir(d);
+}
+
 int
 ctl_switch_restore_state(struct ctl_config *cfg, char *err, size_t errlen)
 {
@@ -170,6 +200,7 @@ ctl_switch_restore_state(struct ctl_config *cfg, char *err, size_t errlen)
 
 	if (cfg->state_dir[0] == '\0')
 		return 0;
+	remove_stale_temps(cfg->state_dir);
 	state_path(cfg, path, sizeof(path));
 	ret = ctl_config_load_state(cfg, path, err, errlen);
 	if (ret == -ENOENT)
