@@ -25,8 +25,15 @@ cmd_config_check(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	const char *path = json_string_value(json_array_get(args, 0));
 	const struct ctl_config *running = ctl_switch_config();
-	struct ctl_config *cfg = load(path, err, errlen);
+	struct ctl_config *cfg;
 	char why[CTL_ERR_MAX];
+
+	/* the switch's working directory is not the caller's */
+	if (path[0] != '/') {
+		snprintf(err, errlen, "config check: '%s' is not an absolute path", path);
+		return -EINVAL;
+	}
+	cfg = load(path, err, errlen);
 	struct ctl_diff d;
 
 	if (cfg == NULL)
@@ -95,8 +102,8 @@ cmd_log_level(json_t *args, json_t **result, char *err, size_t errlen)
 		snprintf(pattern, sizeof(pattern), "vswitch.*");
 	else if (strchr(module, '.') != NULL)
 		snprintf(pattern, sizeof(pattern), "%s", module);
-	else
-		snprintf(pattern, sizeof(pattern), "vswitch.%s", module);
+	else   /* the module and its sub-types, e.g. vswitch.ctl.socket */
+		snprintf(pattern, sizeof(pattern), "vswitch.%s*", module);
 	if (strchr(module, '.') == NULL && strcmp(module, "all") != 0) {
 		bool known = false;
 

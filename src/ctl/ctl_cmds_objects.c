@@ -53,7 +53,7 @@ opt(json_t *args, size_t from, const char *key)
 }
 
 static int
-parse_uint(const char *s, unsigned long max, unsigned *out, const char *what,
+parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out, const char *what,
 	   char *err, size_t errlen)
 {
 	char *end;
@@ -61,8 +61,8 @@ parse_uint(const char *s, unsigned long max, unsigned *out, const char *what,
 
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v > max || s[0] == '-') {
-		snprintf(err, errlen, "%s: '%s' is not a number from 0 to %lu", what, s, max);
+	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max || s[0] == '-') {
+		snprintf(err, errlen, "%s: '%s' is not a number from %lu to %lu", what, s, min, max);
 		return -EINVAL;
 	}
 	*out = v;
@@ -177,7 +177,7 @@ cmd_port_add(json_t *args, json_t **result, char *err, size_t errlen)
 	    (ret = copy_name(p->vm, sizeof(p->vm), vm ? vm : name, "VM name", err, errlen)) < 0)
 		goto fail;
 	if (queues != NULL &&
-	    (ret = parse_uint(queues, 1024, &p->queues, "queues", err, errlen)) < 0)
+	    (ret = parse_uint(queues, 1, 16, &p->queues, "queues", err, errlen)) < 0)
 		goto fail;
 	if (mode != NULL) {
 		if (strcmp(mode, "client") == 0) {
@@ -216,6 +216,14 @@ cmd_port_del(json_t *args, json_t **result, char *err, size_t errlen)
 		ctl_config_free(next);
 		return -ENOENT;
 	}
+	for (unsigned e = 0; e < next->n_endpoints; e++)
+		if (next->endpoints[e].where == CTL_EP_LOCAL &&
+		    strcmp(next->endpoints[e].port, name) == 0) {
+			snprintf(err, errlen, "port '%s' is bound to endpoint '%s': delete or move "
+				 "the endpoint first", name, next->endpoints[e].name);
+			ctl_config_free(next);
+			return -EBUSY;
+		}
 	memmove(&next->vhost[i], &next->vhost[i + 1], (next->n_vhost - i - 1) * sizeof(next->vhost[0]));
 	next->n_vhost--;
 	return commit(next, "port", name, result, err, errlen);
@@ -296,7 +304,7 @@ cmd_vnet_add(json_t *args, json_t **result, char *err, size_t errlen)
 	memset(v, 0, sizeof(*v));
 	v->file = next->file;
 	if ((ret = copy_name(v->name, sizeof(v->name), name, "network name", err, errlen)) < 0 ||
-	    (ret = parse_uint(arg(args, 1), UINT32_MAX, &v->vni, "vni", err, errlen)) < 0 ||
+	    (ret = parse_uint(arg(args, 1), 1, 16777215, &v->vni, "vni", err, errlen)) < 0 ||
 	    (flood && (ret = parse_bool(flood, &v->flood, "flood", err, errlen)) < 0))
 		goto fail;
 	if (subnets != NULL) {

@@ -40,8 +40,21 @@ mac_str(const struct rte_ether_addr *mac)
 {
 	char s[RTE_ETHER_ADDR_FMT_SIZE];
 
-	rte_ether_format_addr(s, sizeof(s), mac);
+	/* lower case, as configurations and trace write them */
+	snprintf(s, sizeof(s), "%02x:%02x:%02x:%02x:%02x:%02x", RTE_ETHER_ADDR_BYTES(mac));
 	return json_string(s);
+}
+
+/* The VM a vhost port is declared for (informative; "-" when unset). */
+static const char *
+vhost_vm(const char *port)
+{
+	const struct ctl_config *cfg = ctl_switch_config();
+
+	for (unsigned i = 0; cfg != NULL && i < cfg->n_vhost; i++)
+		if (strcmp(cfg->vhost[i].name, port) == 0 && cfg->vhost[i].vm[0] != '\0')
+			return cfg->vhost[i].vm;
+	return "-";
 }
 
 json_t *
@@ -71,7 +84,8 @@ ctl_json_ports(void)
 			json_object_set_new(o, "address", json_string(p->socket));
 			json_object_set_new(o, "mode", json_string(
 				p->mode == CTL_VHOST_CLIENT ? "client" : "server"));
-			json_object_set_new(o, "vm", json_string(ep ? ep->name : "-"));
+			json_object_set_new(o, "vm", json_string(vhost_vm(p->name)));
+			json_object_set_new(o, "endpoint", json_string(ep ? ep->name : "-"));
 		}
 		json_array_append_new(arr, o);
 	}
@@ -136,6 +150,7 @@ ctl_json_endpoints(uint32_t vni)
 static struct {
 	struct dp_port_counters port[DP_MAX_PORTS];
 	uint64_t packets[DP_MAX_WORKERS], busy_cycles[DP_MAX_WORKERS];
+	uint64_t idle_sleeps[DP_MAX_WORKERS], punted[DP_MAX_WORKERS];
 	uint64_t drops[DP_DROP_MAX];
 } base;
 
@@ -181,6 +196,8 @@ stats_clear(void)
 	for (unsigned w = 0; w < dp.n_workers; w++) {
 		base.packets[w] = dp.lcores[w].packets;
 		base.busy_cycles[w] = dp.lcores[w].busy_cycles;
+		base.idle_sleeps[w] = dp.lcores[w].idle_sleeps;
+		base.punted[w] = dp.lcores[w].punted;
 	}
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		base.drops[d] = drop_sum(d);
@@ -224,7 +241,8 @@ workers_json(void)
 			"worker", w, "lcore", c->lcore_id, "packets", (json_int_t)pkts,
 			"busy_cycles", (json_int_t)cyc,
 			"cycles_per_packet", (json_int_t)(pkts ? cyc / pkts : 0),
-			"idle_sleeps", (json_int_t)c->idle_sleeps, "punted", (json_int_t)c->punted,
+			"idle_sleeps", (json_int_t)(c->idle_sleeps - base.idle_sleeps[w]),
+			"punted", (json_int_t)(c->punted - base.punted[w]),
 			"rx_queues", rxqs));
 	}
 	return arr;

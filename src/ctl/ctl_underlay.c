@@ -250,7 +250,8 @@ ctl_underlay_json(void)
 		p = dp_port_get(s->t.port);
 		inet_ntop(AF_INET, &s->t.dst_ip, tep, sizeof(tep));
 		inet_ntop(AF_INET, &s->t.nh_ip, nh, sizeof(nh));
-		rte_ether_format_addr(mac, sizeof(mac), &s->t.dst_mac);
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
+			 RTE_ETHER_ADDR_BYTES(&s->t.dst_mac));
 		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:i}",
 			"id", i, "tep", tep, "port", p ? p->name : "?", "next_hop", nh,
 			"next_hop_mac", s->t.resolved ? mac : "-", "resolved", s->t.resolved,

@@ -153,6 +153,8 @@ static int send_all(int fd, const char *buf, size_t len, long long deadline)
 		}
 		if (errno == EINTR)
 			continue;
+		if (errno == EPIPE || errno == ECONNRESET)
+			return -errno;   /* the caller reads why, if the switch said */
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			rc = -errno;
 			fail("sending the request: %s", strerror(errno));
@@ -419,10 +421,26 @@ static void print_heading(const char *path)
 	printed_something = true;
 }
 
-/* An array of objects: one row each, columns are the first object's keys. */
+/* Every key of every row, in order of first appearance (rows of different
+ * kinds, e.g. physical and vhost-user ports, have different fields). */
+static json_t *all_columns(const json_t *rows)
+{
+	json_t *cols = json_object(), *row, *v;
+	const char *key;
+	size_t r;
+
+	json_array_foreach(rows, r, row)
+		if (json_is_object(row))
+			json_object_foreach(row, key, v)
+				if (json_object_get(cols, key) == NULL)
+					json_object_set_new(cols, key, json_null());
+	return cols;
+}
+
+/* An array of objects: one row each, a column per key found in any row. */
 static void print_table(const json_t *rows)
 {
-	const json_t *first = json_array_get(rows, 0);
+	json_t *first = all_columns(rows);
 	size_t ncols = json_object_size(first), nrows = json_array_size(rows);
 	const char **cols = calloc(ncols ? ncols : 1, sizeof(*cols));
 	size_t *width = calloc(ncols ? ncols : 1, sizeof(*width));
@@ -442,7 +460,7 @@ static void print_table(const json_t *rows)
 	}
 
 	c = 0;
-	json_object_foreach((json_t *)first, key, v) {
+	json_object_foreach(first, key, v) {
 		cols[c] = key;
 		width[c] = text_width(key);
 		numeric[c] = true;
@@ -498,6 +516,7 @@ free_all:
 	free(cells);
 	free(numeric);
 	free(width);
+	json_decref(first);
 	free(cols);
 }
 
@@ -660,14 +679,14 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("VSWITCHCTL_SOCKET");
-	char *req = NULL, *reply = NULL;
+	char *req = NULL, *reply = NULL, *abs_path = NULL;
 	size_t req_len, reply_len = 0;
 	json_t *msg = NULL, *ok, *result;
 	json_error_t jerr;
 	double timeout = 10;
 	long long deadline;
 	bool as_json = false;
-	int opt, fd = -1, status = EXIT_TROUBLE;
+	int opt, rc, fd = -1, status = EXIT_TROUBLE;
 
 	if (path == NULL || path[0] == '\0')
 		path = CTL_PROTO_DEFAULT_SOCKET;
@@ -702,13 +721,27 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 
+	/* The switch runs in its own directory: give it the file as we see it. */
+	if (argc - optind >= 3 && strcmp(argv[optind], "config") == 0 &&
+	    strcmp(argv[optind + 1], "check") == 0 && argv[optind + 2][0] != '/') {
+		abs_path = realpath(argv[optind + 2], NULL);
+		if (abs_path == NULL) {
+			fail("%s: %s", argv[optind + 2], strerror(errno));
+			status = EXIT_CMD_FAILED;
+			goto out;
+		}
+		argv[optind + 2] = abs_path;
+	}
 	req = build_request(argv + optind, argc - optind, &req_len);
 	if (req == NULL)
 		goto out;
 	deadline = now_ms() + (long long)(timeout * 1000);
 	if (connect_to(path, deadline, &fd) < 0)
 		goto out;
-	if (send_all(fd, req, req_len, deadline) < 0)
+	/* A refused connection (e.g. too many clients) is closed after one
+	 * error line: the send may fail, the line is still there to read. */
+	rc = send_all(fd, req, req_len, deadline);
+	if (rc < 0 && rc != -EPIPE && rc != -ECONNRESET)
 		goto out;
 	if (recv_line(fd, deadline, &reply, &reply_len) < 0)
 		goto out;
@@ -746,6 +779,7 @@ out:
 	json_decref(msg);
 	free(reply);
 	free(req);
+	free(abs_path);
 	if (fd >= 0)
 		close(fd);
 	return status;

@@ -1,0 +1,694 @@
+#!/usr/bin/env bash
+# Every vswitchctl command against a real dpdk-vswitch, in both output modes
+# (human tables and --json), and the errors operators run into:
+#   - client side: options, exit codes 0/1/2, -s and VSWITCHCTL_SOCKET;
+#   - help lists every command, version, show;
+#   - port list/show/add/del, vnet list/show/add/del,
+#     endpoint list (vnet= filter)/show/add/del/move (port= and tep=);
+#   - stats, stats ports|workers|drops, stats --clear (counters restart from 0);
+#   - config check FILE (valid: the changes; broken: file:line:col),
+#     config reload (a change appears; a restart-only change is refused);
+#   - log level (one module, all, a DPDK log type);
+#   - trace, when the daemon has it;
+#   - unknown commands, wrong argument counts and bad values: exit 1, a
+#     clear message, and `show --json` unchanged.
+# One switch: a physical port (net_af_packet on a veth into a namespace whose
+# kernel owns the tunnel endpoints 198.51.100.2 and .3) and two VMs (vm-bridge)
+# on server-mode vhost-user ports.  Live changes persist in $VS_TMP/state.
+#
+# VS_CLI_TRANSCRIPT=FILE appends every command run with its output and exit
+# status to FILE (the examples in docs/cli.md come from there).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+vs_init cli_commands
+
+CTL=$VS_BUILD/vswitchctl
+SW=$VS_BUILD/dpdk-vswitch
+S=$VS_SUFFIX
+SOCK=$VS_TMP/ctl.sock
+CFG=$VS_TMP/sw.yaml
+TRANSCRIPT=${VS_CLI_TRANSCRIPT:-}
+
+# --- underlay: a veth into namespace ul, whose kernel is the remote host -----
+vs_netns "ul$S"
+vs_veth "vC$S" "uC$S" "ul$S"
+sysctl -qw "net.ipv4.conf.vC$S.arp_ignore=8"
+ip -n "ul$S" addr add 198.51.100.2/24 dev "uC$S"
+ip -n "ul$S" addr add 198.51.100.3/24 dev "uC$S"
+
+# --- configuration --------------------------------------------------------------
+# write_config [IDLE_SLEEP_MAX_US] [EXTRA NETWORK YAML] [EXTRA ENDPOINT YAML]
+write_config() {
+	cat > "$CFG" <<EOF
+eal:
+  lcores: "0@0,1@1"
+  main_lcore: 0
+  memory_mb: 256
+  file_prefix: vs-cli-$S
+  in_memory: true
+  args: [--no-pci, "--log-level=*:notice"]
+workers:
+  lcores: [1]
+  idle_sleep_max_us: ${1:-200}
+  mbufs: 8192
+control:
+  socket: $SOCK
+  state_dir: $VS_TMP/state
+physical_ports:
+  - name: underlay0
+    devargs: net_af_packet_c$S,iface=vC$S
+    rx_queues: 1
+    ip: 198.51.100.1/24
+    mtu: 1550
+vhost_ports:
+  - name: a1
+    socket: $VS_TMP/vm/a1.sock
+    mode: server
+    vm: vm-a1
+  - name: a2
+    socket: $VS_TMP/vm/a2.sock
+    mode: server
+    vm: vm-a2
+virtual_networks:
+  - name: blue
+    vni: 100
+    subnets: [10.0.0.0/24]
+  - name: red
+    vni: 200
+    flood: true
+${2:-}
+endpoints:
+  - name: a1
+    mac: "02:00:00:00:0a:01"
+    ips: [10.0.0.1]
+    vnet: blue
+    port: a1
+  - name: a2
+    mac: "02:00:00:00:0a:02"
+    ips: [10.0.0.4]
+    vnet: blue
+    port: a2
+  - name: b1
+    mac: "02:00:00:00:0b:01"
+    ips: [10.0.0.2]
+    vnet: blue
+    tep: 198.51.100.2
+  - name: r1
+    mac: "02:00:00:00:0b:02"
+    ips: [10.0.0.2]
+    vnet: red
+    tep: 198.51.100.3
+${3:-}
+EOF
+}
+write_config
+mkdir -p "$VS_TMP/vm"
+"$SW" -c "$CFG" --check >/dev/null || vs_fail "the test configuration is invalid"
+
+vs_bg sw "$SW" -c "$CFG"
+vs_wait_log sw "running" 60
+vs_vm_bridge vms "$VS_TMP/vm" a1 a2
+vs_netns "na1$S"
+vs_netns "na2$S"
+vs_vm_attach a1 "na1$S" 10.0.0.1/24 02:00:00:00:0a:01
+vs_vm_attach a2 "na2$S" 10.0.0.4/24 02:00:00:00:0a:02
+vs_vm_wait_up a1
+vs_vm_wait_up a2
+
+# --- helpers ----------------------------------------------------------------------
+# Checks of command output fail softly: the failure is printed, the test goes
+# on, and it fails at the end (so one misbehaving command hides nothing else).
+FAILS=0
+MARK=0
+soft() {
+	printf 'FAIL: %s\n' "$*" >&2
+	FAILS=$((FAILS + 1))
+}
+# pass MESSAGE: PASS when no check failed since the previous pass
+pass() {
+	if [ "$FAILS" = "$MARK" ]; then
+		vs_pass "$*"
+	else
+		printf 'FAILED: %s (%d failed checks)\n' "$*" $((FAILS - MARK)) >&2
+	fi
+	MARK=$FAILS
+}
+record() { # record "ARGS" RC STDOUT STDERR
+	[ -n "$TRANSCRIPT" ] || return 0
+	{
+		printf '$ vswitchctl %s\n' "$1"
+		[ -z "$3" ] || printf '%s\n' "$3"
+		[ -z "$4" ] || printf '%s\n' "$4"
+		printf '[exit %s]\n\n' "$2"
+	} >>"$TRANSCRIPT"
+}
+# run [--json] ARGS...: vswitchctl -s $SOCK ARGS; stdout in $OUT, stderr in $ERR, status in $RC
+run() {
+	local json=() shown
+	if [ "${1:-}" = --json ]; then json=(--json); shift; fi
+	RC=0
+	OUT=$("$CTL" -s "$SOCK" "${json[@]}" "$@" 2>"$VS_TMP/stderr") || RC=$?
+	ERR=$(cat "$VS_TMP/stderr")
+	shown="${json[*]}${json:+ }$*"
+	LAST="vswitchctl $shown"
+	record "$shown" "$RC" "$OUT" "$ERR"
+}
+# human ARGS...: must succeed; output in $H
+human() {
+	run "$@"
+	[ "$RC" = 0 ] || vs_fail "vswitchctl $*: exit $RC: $ERR"
+	H=$OUT
+	HLAST=$LAST
+}
+# json ARGS...: must succeed with valid JSON; output in $J
+json() {
+	run --json "$@"
+	[ "$RC" = 0 ] || vs_fail "vswitchctl --json $*: exit $RC: $ERR"
+	jq -e . >/dev/null <<<"$OUT" || vs_fail "vswitchctl --json $*: not JSON: $OUT"
+	J=$OUT
+}
+# both ARGS...: the same read-only command in both modes
+both() {
+	human "$@"
+	json "$@"
+}
+# hhas TEXT...: the last human output has a line matching each ERE
+hhas() {
+	local re
+	for re in "$@"; do
+		grep -qE -- "$re" <<<"$H" || { printf '%s\n' "$H" >&2; soft "human output of '$HLAST' lacks /$re/"; }
+	done
+}
+# jhas FILTER...: each jq filter is true on the last JSON output
+jhas() {
+	local f
+	for f in "$@"; do
+		jq -e "$f" >/dev/null <<<"$J" || { printf '%s\n' "$J" >&2; soft "JSON output of '$LAST': '$f' is not true"; }
+	done
+}
+# The configuration part of `show --json` (no counters, link states or ARP state).
+snapshot() {
+	"$CTL" -s "$SOCK" --json show | jq -S '{config, vxlan_port,
+		ports: [.ports[] | del(.link)] | sort_by(.name),
+		networks: (.networks | sort_by(.name)),
+		endpoints: (.endpoints | sort_by(.name)),
+		tunnels: ([.tunnels[] | {tep, port, endpoints}] | sort_by(.tep)),
+		workers: [.workers[] | {worker, lcore, rx_queues}]}'
+}
+# refused RE ARGS...: exit 1 with a message matching RE on stderr, nothing
+# printed on stdout, and `show --json` unchanged, in both output modes
+refused() {
+	local re=$1 before after mode full
+	shift
+	# RE is searched in the message after "vswitchctl: "; ^RE matches at its start
+	if [ "${re:0:1}" = "^" ]; then full=${re:1}; else full=".*$re"; fi
+	before=$(snapshot)
+	for mode in "" --json; do
+		run $mode "$@"
+		if [ "$RC" != 1 ]; then
+			soft "$LAST: exit $RC, expected 1 (stdout: $OUT, stderr: $ERR)"
+		elif [ -n "$OUT" ]; then
+			soft "$LAST: failed but printed '$OUT'"
+		elif ! grep -qE -- "^vswitchctl: $full" <<<"$ERR"; then
+			soft "$LAST: message '$ERR' does not match /$re/"
+		fi
+	done
+	after=$(snapshot)
+	if [ "$before" != "$after" ]; then
+		diff <(echo "$before") <(echo "$after") >&2 || true
+		soft "vswitchctl $* failed but changed the switch"
+	fi
+}
+names() { jq -c "[$1[].name] | sort" <<<"$J"; }
+ping_vms() { ip netns exec "na1$S" ping -c "${1:-3}" -i 0.2 -W 2 10.0.0.4 >/dev/null || vs_fail "a1 cannot ping a2"; }
+
+# --- the client itself --------------------------------------------------------------
+rc=0; "$CTL" >/dev/null 2>"$VS_TMP/e" || rc=$?
+[ "$rc" = 2 ] && grep -q "^usage: vswitchctl \[OPTIONS\] COMMAND" "$VS_TMP/e" || vs_fail "vswitchctl without a command: exit $rc"
+[ -z "$TRANSCRIPT" ] || printf '$ vswitchctl \n%s\n[exit %s]\n\n' "$(cat "$VS_TMP/e")" "$rc" >>"$TRANSCRIPT"
+"$CTL" --help | grep -q -- "--socket PATH" || vs_fail "vswitchctl --help"
+"$CTL" -h | grep -q "^exit status: 0 ok, 1 the command failed, 2 usage, connection or protocol error" || vs_fail "vswitchctl -h: no exit status line"
+"$CTL" -V | grep -qE "^vswitchctl [^ ]+$" || vs_fail "vswitchctl -V"
+rc=0; "$CTL" --frobnicate show 2>"$VS_TMP/e" || rc=$?
+[ "$rc" = 2 ] || vs_fail "an unknown option: exit $rc, expected 2"
+rc=0; "$CTL" -s "$SOCK" -t 0 show 2>"$VS_TMP/e" || rc=$?
+[ "$rc" = 2 ] && grep -q "invalid timeout '0'" "$VS_TMP/e" || vs_fail "-t 0: exit $rc: $(cat "$VS_TMP/e")"
+rc=0; "$CTL" -s "$VS_TMP/nothing.sock" show 2>"$VS_TMP/e" || rc=$?
+record "-s $VS_TMP/nothing.sock show" "$rc" "" "$(cat "$VS_TMP/e")"
+[ "$rc" = 2 ] && grep -q "cannot connect to $VS_TMP/nothing.sock: No such file or directory (is dpdk-vswitch running?)" "$VS_TMP/e" ||
+	vs_fail "no daemon: exit $rc: $(cat "$VS_TMP/e")"
+# a server that never answers, and one that answers garbage: exit 2
+fake_server() { # NAME REPLY ("" = none)
+	vs_bg "$1" /usr/bin/python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(8); print("LISTENING", flush=True)
+while True:
+    c, _ = s.accept(); c.recv(65536); c.sendall(sys.argv[2].encode()); time.sleep(0.2) if sys.argv[2] else time.sleep(60)' "$VS_TMP/$1.sock" "$2"
+	vs_wait_log "$1" "^LISTENING$" 10
+}
+fake_server mute ""
+fake_server garbage $'this is not JSON\n'
+t0=$SECONDS
+rc=0; "$CTL" -s "$VS_TMP/mute.sock" -t 0.5 version 2>"$VS_TMP/e" || rc=$?
+record "-s $VS_TMP/mute.sock -t 0.5 version" "$rc" "" "$(cat "$VS_TMP/e")"
+[ "$rc" = 2 ] && grep -q "^vswitchctl: timed out waiting for the reply$" "$VS_TMP/e" && [ $((SECONDS - t0)) -le 3 ] ||
+	vs_fail "-t 0.5 against a server that never answers: exit $rc after $((SECONDS - t0)) s: $(cat "$VS_TMP/e")"
+rc=0; "$CTL" -s "$VS_TMP/garbage.sock" version 2>"$VS_TMP/e" || rc=$?
+record "-s $VS_TMP/garbage.sock version" "$rc" "" "$(cat "$VS_TMP/e")"
+[ "$rc" = 2 ] && grep -q "^vswitchctl: malformed reply: " "$VS_TMP/e" || vs_fail "a reply that is not JSON: exit $rc: $(cat "$VS_TMP/e")"
+vs_stop mute
+vs_stop garbage
+VSWITCHCTL_SOCKET=$SOCK "$CTL" version >/dev/null || vs_fail "VSWITCHCTL_SOCKET is not used"
+VSWITCHCTL_SOCKET=$VS_TMP/nothing.sock "$CTL" -s "$SOCK" version >/dev/null || vs_fail "-s does not override VSWITCHCTL_SOCKET"
+rc=0; VSWITCHCTL_SOCKET=$VS_TMP/nothing.sock "$CTL" version 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || vs_fail "VSWITCHCTL_SOCKET pointing nowhere: exit $rc, expected 2"
+pass "client: usage and unknown option exit 2, no daemon, a timeout or a bad reply exit 2, -s and VSWITCHCTL_SOCKET"
+
+# --- help ----------------------------------------------------------------------------
+expected='config/check config/reload endpoint/add endpoint/del endpoint/list endpoint/move
+endpoint/show help log/level port/add port/del port/list port/show show stats version
+vnet/add vnet/del vnet/list vnet/show'
+both help
+listed=$(jq -r '.commands[].name' <<<"$J")
+have_trace=0
+grep -qE '^trace(/|$)' <<<"$listed" && have_trace=1
+want=$( (tr -s ' \n' '\n\n' <<<"$expected"; [ "$have_trace" = 0 ] || grep -E '^trace(/|$)' <<<"$listed") | sort)
+[ "$(sort <<<"$listed")" = "$want" ] || vs_fail "help lists $(tr '\n' ' ' <<<"$listed"), expected $(tr '\n' ' ' <<<"$want")"
+[ "$(jq -r '.commands[].name' <<<"$J")" = "$(jq -r '.commands[].name' <<<"$J" | LC_ALL=C sort)" ] || vs_fail "help is not sorted"
+jhas 'all(.commands[]; (.help | length) > 0 and has("usage"))'
+hhas '^usage: vswitchctl \[OPTIONS\] COMMAND \[ARGS\.\.\.\]$' '^commands:$'
+while IFS=$'\t' read -r name usage; do
+	line="  ${name/\//\ }${usage:+ $usage}"
+	grep -qF -- "$line" <<<"$H" || vs_fail "human help lacks '$line'"
+done < <(jq -r '.commands[] | [.name, .usage] | @tsv' <<<"$J")
+pass "help lists all $(wc -l <<<"$listed") commands (trace: $have_trace), sorted, with usage and help"
+
+# --- version ------------------------------------------------------------------------
+both version
+v=$(jq -r .version <<<"$J")
+[ -n "$v" ] && [ "$v" != null ] || vs_fail "no version"
+hhas "^version: $v\$"
+[ "$("$CTL" -V)" = "vswitchctl $v" ] || vs_fail "vswitchctl -V says $("$CTL" -V), the daemon $v"
+pass "version: $v"
+
+# --- show ----------------------------------------------------------------------------
+vs_wait_cmd 20 bash -c "'$CTL' -s '$SOCK' --json show | jq -e '[.tunnels[] | select(.resolved)] | length == 2' >/dev/null"
+ping_vms 2
+both show
+jhas '.version != null' ".config == \"$CFG\"" '.vxlan_port == 4789' '.tsc_hz > 0' \
+	'[.ports[].name] == ["underlay0", "a1", "a2"]' \
+	'[.networks[].name] | sort == ["blue", "red"]' \
+	'[.endpoints[].name] | sort == ["a1", "a2", "b1", "r1"]' \
+	'[.tunnels[].tep] | sort == ["198.51.100.2", "198.51.100.3"]' \
+	'all(.tunnels[]; .resolved and .next_hop_mac != "-")' \
+	'.workers | length == 1 and .[0].lcore == 1' \
+	'.ports[] | select(.name == "a1") | .type == "vhost-user" and .mode == "server" and .link == "up"'
+hhas "^config: +$CFG\$" '^vxlan_port: +4789$' '^ports$' '^networks$' '^endpoints$' '^tunnels$' '^workers$' \
+	'^  NAME +TYPE +LINK +MAC +RX_QUEUES +TX_QUEUES +ADDRESS' \
+	'^  underlay0 +physical +up +' '^  a1 +vhost-user +up ' \
+	'^  NAME +VNI +SUBNETS +FLOOD +LOCAL_PORTS +REMOTE_TEPS$' '^  blue +100 +10\.0\.0\.0/24 +false ' \
+	'^  NAME +VNI +MAC +IPS +LOCATION +REVISION$' '^  b1 +100 +02:00:00:00:0b:01 +10\.0\.0\.2 +tep 198\.51\.100\.2 ' \
+	'^  +ID +TEP +PORT +NEXT_HOP +NEXT_HOP_MAC +RESOLVED +ENDPOINTS$' '198\.51\.100\.3 +underlay0 +198\.51\.100\.3 +[0-9A-Fa-f:]{17} +true ' \
+	'^  WORKER +LCORE +PACKETS +BUSY_CYCLES +CYCLES_PER_PACKET +IDLE_SLEEPS +PUNTED +RX_QUEUES$' \
+	'^ +0 +1 +[0-9]+ .*underlay0:0'
+pass "show: ports, networks, endpoints, tunnels (resolved), workers"
+
+# --- ports ----------------------------------------------------------------------------
+both port list
+jhas '[.ports[].name] == ["underlay0", "a1", "a2"]' \
+	'.ports[0] | .type == "physical" and .address == "198.51.100.1/24" and .mtu == 1550' \
+	".ports[1] | .type == \"vhost-user\" and .address == \"$VS_TMP/vm/a1.sock\" and .mode == \"server\""
+hhas '^ports$' '^  NAME +TYPE +LINK +MAC +RX_QUEUES +TX_QUEUES +ADDRESS' '^  a2 +vhost-user +up '
+# the vhost-only columns are shown too, even though the first row is a physical port
+hhas '^  NAME .* MODE +VM +ENDPOINT' '^  a1 .* server +vm-a1 +a1$'
+both port/list   # module/verb spelt with a slash is the same command
+jhas '[.ports[].name] == ["underlay0", "a1", "a2"]'
+
+both port show a1
+jhas '.name == "a1"' '.type == "vhost-user"' '.mode == "server"' '.link == "up"' \
+	'.stats | .name == "a1" and (.rx_packets | type) == "number" and (.tx_bytes | type) == "number"'
+hhas '^name: +a1$' '^type: +vhost-user$' '^mode: +server$' '^stats$' '^  rx_packets: +[0-9]+$'
+both port show underlay0
+jhas '.type == "physical"' '.address == "198.51.100.1/24"' '.mtu == 1550' '.rx_queues == 1' '.tx_queues == 1'
+
+human port add p9 "$VS_TMP/vm/p9.sock" mode=server queues=1 vm=vm9
+hhas '^port: +p9$' '^status: +applied$'
+json port list
+jhas ".ports[] | select(.name == \"p9\") | .mode == \"server\" and .address == \"$VS_TMP/vm/p9.sock\" and .link == \"down\""
+json port show p9
+jhas '.vm == "vm9"'   # the VM name given with vm=
+[ -S "$VS_TMP/vm/p9.sock" ] || vs_fail "port add p9 mode=server: no socket $VS_TMP/vm/p9.sock"
+[ -f "$VS_TMP/state/state.yaml" ] && grep -q "p9" "$VS_TMP/state/state.yaml" || vs_fail "port add p9 was not saved to $VS_TMP/state/state.yaml"
+human port del p9
+hhas '^port: +p9$' '^status: +applied$'
+json port list
+jhas '[.ports[].name] == ["underlay0", "a1", "a2"]'
+grep -q "p9" "$VS_TMP/state/state.yaml" && vs_fail "port del p9 is not reflected in the state file"
+json port add p8 "$VS_TMP/vm/p8.sock"
+jhas '.port == "p8"' '.status == "applied"'
+json port show p8
+jhas '.mode == "client"' '.link == "down"'
+json port del p8
+jhas '.port == "p8"' '.status == "applied"'
+json port list
+jhas '[.ports[].name] == ["underlay0", "a1", "a2"]'
+pass "port list/show/add/del (server and client mode), saved to the state file"
+
+refused "no port 'nosuch'" port show nosuch
+refused "duplicate port name 'a1'" port add a1 "$VS_TMP/vm/other.sock"
+refused "socket: $VS_TMP/vm/a1.sock is already used by vhost port 'a1'" port add p7 "$VS_TMP/vm/a1.sock"
+refused "is also the control socket" port add p7 "$SOCK"
+refused "'relative/p7.sock' is not an absolute path" port add p7 relative/p7.sock
+refused "invalid character ' ' in 'bad name!'" port add "bad name!" "$VS_TMP/vm/p7.sock"
+refused "mode: 'sideways' is neither client nor server" port add p7 "$VS_TMP/vm/p7.sock" mode=sideways
+refused "queues: 'x' is not a number" port add p7 "$VS_TMP/vm/p7.sock" queues=x
+refused "queues: '0' is not a number from 1 to 16" port add p7 "$VS_TMP/vm/p7.sock" queues=0
+refused "unexpected argument 'colour=red'" port add p7 "$VS_TMP/vm/p7.sock" colour=red
+refused "port 'underlay0' is a physical port" port del underlay0
+refused "no vhost-user port 'nosuch'" port del nosuch
+refused "endpoint 'a1'.*bound|bound.*endpoint 'a1'" port del a1  # endpoint a1 is bound to it
+pass "port errors: exit 1, a message, nothing changed"
+
+# --- virtual networks ---------------------------------------------------------------
+both vnet list
+jhas '[.networks[].name] | sort == ["blue", "red"]' \
+	'.networks[] | select(.name == "blue") | .vni == 100 and .subnets == ["10.0.0.0/24"] and .flood == false' \
+	'.networks[] | select(.name == "red") | .vni == 200 and .flood == true and .remote_teps == 1'
+hhas '^networks$' '^  NAME +VNI +SUBNETS +FLOOD +LOCAL_PORTS +REMOTE_TEPS$' '^  red +200 +- +true '
+both vnet show blue
+jhas '.name == "blue"' '.vni == 100' '[.endpoints[].name] | sort == ["a1", "a2", "b1"]'
+hhas '^name: +blue$' '^vni: +100$' '^subnets: +10\.0\.0\.0/24$' '^endpoints$' '^  a2 +100 +02:00:00:00:0a:02 +10\.0\.0\.4 +port a2 '
+
+human vnet add green 300 subnets=10.3.0.0/24,fd00:3::/64 flood=true
+hhas '^network: +green$' '^status: +applied$'
+json vnet show green
+jhas '.vni == 300' '.subnets == ["10.3.0.0/24", "fd00:3::/64"]' '.flood == true' '.endpoints == []'
+human vnet show green
+hhas '^subnets: +10\.3\.0\.0/24,fd00:3::/64$' '^endpoints$' '^  \(none\)$'
+human vnet del green
+json vnet list
+jhas '[.networks[].name] | sort == ["blue", "red"]'
+json vnet add green 300
+jhas '.network == "green"' '.status == "applied"'
+json vnet del green
+jhas '.network == "green"' '.status == "applied"'
+json vnet list
+jhas '[.networks[].name] | sort == ["blue", "red"]'
+pass "vnet list/show/add/del"
+
+refused "no network 'nosuch'" vnet show nosuch
+refused "vni: '16777216' is not a number from 1 to 16777215" vnet add x 16777216
+refused "vni: '0' is not a number from 1 to 16777215" vnet add x 0
+refused "vni: 'abc' is not a number" vnet add x abc
+refused "vni: '-5' is not a number" vnet add x -5
+refused "vni: 100 is already used by network 'blue'" vnet add x 100
+refused "duplicate virtual network name 'blue'" vnet add blue 301
+refused "10\.0\.0\.1/24 has host bits set" vnet add x 301 subnets=10.0.0.1/24
+refused "subnets: 'banana' is not an address/length prefix" vnet add x 301 subnets=banana
+refused "flood: 'maybe' is not true or false" vnet add x 301 flood=maybe
+refused "network 'blue' still has endpoint" vnet del blue
+refused "no network 'nosuch'" vnet del nosuch
+pass "vnet errors: exit 1, a message, nothing changed"
+
+# --- endpoints -------------------------------------------------------------------------
+both endpoint list
+jhas '[.endpoints[].name] | sort == ["a1", "a2", "b1", "r1"]' \
+	'.endpoints[] | select(.name == "a1") | .vni == 100 and (.mac | ascii_downcase) == "02:00:00:00:0a:01" and .ips == ["10.0.0.1"] and .location == "port a1"' \
+	'.endpoints[] | select(.name == "r1") | .vni == 200 and .location == "tep 198.51.100.3"'
+hhas '^endpoints$' '^  NAME +VNI +MAC +IPS +LOCATION +REVISION$' '^  r1 +200 +02:00:00:00:0b:02 +10\.0\.0\.2 +tep 198\.51\.100\.3 +[0-9]+$'
+both endpoint list vnet=red
+jhas '[.endpoints[].name] == ["r1"]'
+hhas '^  r1 ' ; grep -q '^  a1 ' <<<"$H" && vs_fail "endpoint list vnet=red shows a1"
+both endpoint list vnet=blue
+jhas '[.endpoints[].name] | sort == ["a1", "a2", "b1"]'
+both endpoint show a1
+jhas '.name == "a1"' '.network == "blue"' '.vni == 100' '.location == "port a1"' '.ips == ["10.0.0.1"]'
+hhas '^name: +a1$' '^network: +blue$' '^location: +port a1$' '^mac: +02:00:00:00:0a:01$'
+
+human endpoint add c1 02:00:00:00:0c:01 blue tep=198.51.100.3 ips=10.0.0.9
+hhas '^endpoint: +c1$' '^status: +applied$'
+json endpoint show c1
+jhas '.location == "tep 198.51.100.3"' '.ips == ["10.0.0.9"]' '.network == "blue"'
+rev0=$(jq .revision <<<"$J")
+human endpoint move c1 tep=198.51.100.2
+hhas '^endpoint: +c1$' '^status: +applied$'
+json endpoint show c1
+jhas '.location == "tep 198.51.100.2"' ".revision > $rev0"
+human port add p9 "$VS_TMP/vm/p9.sock" mode=server
+human endpoint move c1 port=p9
+json endpoint show c1
+jhas '.location == "port p9"'
+refused "endpoint 'c1'.*bound|bound.*endpoint 'c1'" port del p9  # c1 is bound to it
+refused "vhost port 'p9' is already bound to endpoint 'c1'" endpoint add c2 02:00:00:00:0c:02 blue port=p9
+human endpoint move c1 tep=198.51.100.3
+json endpoint show c1
+jhas '.location == "tep 198.51.100.3"'
+human endpoint del c1
+hhas '^endpoint: +c1$' '^status: +applied$'
+json endpoint list
+jhas '[.endpoints[].name] | sort == ["a1", "a2", "b1", "r1"]'
+json endpoint add c2 02:00:00:00:0c:02 red port=p9 ips=10.9.0.1,fd00::9
+jhas '.endpoint == "c2"' '.status == "applied"'
+json endpoint move c2 tep=198.51.100.2
+jhas '.endpoint == "c2"' '.status == "applied"'
+json endpoint show c2
+jhas '.location == "tep 198.51.100.2"' '.network == "red"' '.ips == ["10.9.0.1", "fd00::9"]'
+json endpoint del c2
+jhas '.endpoint == "c2"'
+human port del p9
+json endpoint list
+jhas '[.endpoints[].name] | sort == ["a1", "a2", "b1", "r1"]'
+pass "endpoint list (vnet=)/show/add/del/move (tep= and port=)"
+
+refused "no endpoint 'nosuch'" endpoint show nosuch
+refused "no network 'nosuch'" endpoint list vnet=nosuch
+refused "unexpected argument 'colour=red'" endpoint list colour=red
+refused "'02:00:00:00:0c' is not a MAC address" endpoint add c3 02:00:00:00:0c blue tep=198.51.100.2
+refused "'zz:00:00:00:0c:03' is not a MAC address" endpoint add c3 zz:00:00:00:0c:03 blue tep=198.51.100.2
+refused "01:00:5e:00:00:03 is a multicast address" endpoint add c3 01:00:5e:00:00:03 blue tep=198.51.100.2
+refused "is the broadcast address" endpoint add c3 ff:ff:ff:ff:ff:ff blue tep=198.51.100.2
+refused "no virtual network named 'nosuch'" endpoint add c3 02:00:00:00:0c:03 nosuch tep=198.51.100.2
+refused "02:00:00:00:0a:01 is already used in network 'blue' by endpoint 'a1'" endpoint add c3 02:00:00:00:0a:01 blue tep=198.51.100.2
+refused "10\.0\.0\.1 is already used in network 'blue' by endpoint 'a1'" endpoint add c3 02:00:00:00:0c:03 blue tep=198.51.100.2 ips=10.0.0.1
+refused "192\.168\.9\.9 is not inside any subnet of network 'blue'" endpoint add c3 02:00:00:00:0c:03 blue tep=198.51.100.2 ips=192.168.9.9
+refused "ips: 'ten' is not an IP address" endpoint add c3 02:00:00:00:0c:03 blue tep=198.51.100.2 ips=ten
+refused "duplicate endpoint name 'a1'" endpoint add a1 02:00:00:00:0c:03 blue tep=198.51.100.2
+refused "say where the endpoint lives" endpoint add c3 02:00:00:00:0c:03 blue ips=10.0.0.9
+refused "say where the endpoint lives" endpoint add c3 02:00:00:00:0c:03 blue port=a1 tep=198.51.100.2
+refused "vhost port 'a2' is already bound to endpoint 'a2'" endpoint add c3 02:00:00:00:0c:03 blue port=a2
+refused "no vhost port named 'nosuch'" endpoint add c3 02:00:00:00:0c:03 blue port=nosuch
+refused "'underlay0' is a physical port" endpoint add c3 02:00:00:00:0c:03 blue port=underlay0
+refused "198\.51\.100\.1 is this host's own address" endpoint add c3 02:00:00:00:0c:03 blue tep=198.51.100.1
+refused "no physical port reaches" endpoint add c3 02:00:00:00:0c:03 blue tep=203.0.113.5
+refused "tep: 'fd00::1' is not an IPv4 address" endpoint add c3 02:00:00:00:0c:03 blue tep=fd00::1
+refused "no endpoint 'nosuch'" endpoint move nosuch tep=198.51.100.2
+refused "no vhost port named 'nosuch'" endpoint move a1 port=nosuch
+refused "unexpected argument 'ips=10\.0\.0\.1'" endpoint move a1 ips=10.0.0.1
+refused "usage: endpoint/move NAME" endpoint move a1 port=a2 tep=198.51.100.2
+refused "no endpoint 'nosuch'" endpoint del nosuch
+pass "endpoint errors: exit 1, a message, nothing changed"
+
+# --- stats -------------------------------------------------------------------------------
+ping_vms 3
+both stats
+jhas 'keys == ["drops", "ports", "workers"]' '[.ports[].name] == ["underlay0", "a1", "a2"]' \
+	'(.drops | length) > 20' 'all(.drops[]; (.reason | length) > 0 and (.help | length) > 0)' \
+	'.ports[] | select(.name == "a1") | .rx_packets > 0 and .tx_packets > 0'
+hhas '^ports$' '^workers$' '^drops$' '^  NAME +RX_PACKETS +RX_BYTES +TX_PACKETS +TX_BYTES +DROPS$' \
+	'^  REASON +COUNT +HELP$' '^  spoof_mac +[0-9]+ +source MAC is not' '^  a1 +[1-9][0-9]* '
+for what in ports workers drops; do
+	both stats "$what"
+	jhas "keys == [\"$what\"]"
+	hhas "^$what\$"
+done
+both stats all
+jhas 'keys == ["drops", "ports", "workers"]'
+refused "unknown statistics 'bogus'" stats bogus
+refused "usage: stats" stats ports drops --clear
+
+# --clear: the reply has the counters as they were, then they restart from 0
+a1_rx() { "$CTL" -s "$SOCK" --json stats ports | jq '.ports[] | select(.name == "a1") | .rx_packets'; }
+vm_counters() { "$CTL" -s "$SOCK" --json stats ports | jq '[.ports[] | select(.name == "a1" or .name == "a2") | .rx_packets, .rx_bytes, .tx_packets, .tx_bytes, .drops] | add'; }
+[ "$(a1_rx)" -gt 0 ] || vs_fail "no packets counted on a1 after pinging"
+human stats ports --clear
+hhas '^cleared: +true$' '^  a1 +[1-9][0-9]* '
+[ "$(vm_counters)" = 0 ] || soft "after stats --clear the VM ports count $(vm_counters), expected 0"
+ping_vms 3
+[ "$(a1_rx)" -ge 3 ] || vs_fail "a1 counts $(a1_rx) rx packets after 3 pings from a cleared start"
+json stats --clear
+jhas '.cleared == true' '.ports[] | select(.name == "a1") | .rx_packets >= 3'
+idle0=$(jq '.workers[0].idle_sleeps' <<<"$J")
+[ "$(vm_counters)" = 0 ] || soft "after --json stats --clear the VM ports count $(vm_counters), expected 0"
+json stats drops
+jhas '[.drops[].count] | add == 0'
+json stats workers
+# every worker counter restarts, idle_sleeps and punted (ARP from the underlay) too
+jhas '.workers[0].packets < 10' '.workers[0].busy_cycles < 100000000' \
+	".workers[0].idle_sleeps < $idle0" '.workers[0].punted == 0'
+ping_vms 2
+[ "$(a1_rx)" -ge 2 ] || vs_fail "counters do not move after --clear"
+human stats clear   # "clear" works like --clear
+hhas '^cleared: +true$'
+pass "stats, stats ports|workers|drops|all, stats --clear restarts the counters from 0"
+
+# --- config check -------------------------------------------------------------------------
+cp "$CFG" "$VS_TMP/sw.yaml.orig"
+extra_net='  - name: green
+    vni: 300
+    subnets: [10.3.0.0/24]'
+extra_ep='  - name: g1
+    mac: "02:00:00:00:0d:01"
+    ips: [10.3.0.5]
+    vnet: green
+    tep: 198.51.100.2'
+write_config 200 "$extra_net" "$extra_ep"
+cp "$CFG" "$VS_TMP/check.yaml"
+cp "$VS_TMP/sw.yaml.orig" "$CFG"
+both config check "$VS_TMP/check.yaml"
+jhas ".file == \"$VS_TMP/check.yaml\"" '.valid == true' '.changes.networks.added == 1' \
+	'.changes.endpoints.added == 1' '.changes.ports == {"added": 0, "removed": 0}' '.restart_needed == null'
+hhas "^file: +$VS_TMP/check.yaml\$" '^valid: +true$' '^changes$' '^changes\.networks$' '^  added: +1$'
+json vnet list
+jhas '[.networks[].name] | sort == ["blue", "red"]'   # check changes nothing
+# FILE relative to the directory vswitchctl runs in
+rc=0
+rel=$(cd "$VS_TMP" && "$CTL" -s "$SOCK" --json config check check.yaml 2>&1) || rc=$?
+record "config check check.yaml   # in $VS_TMP" "$rc" "$rel" ""
+[ "$rc" = 0 ] && jq -e '.valid == true' >/dev/null <<<"$rel" ||
+	soft "cd \$VS_TMP && vswitchctl config check check.yaml: exit $rc: $rel (expected the file in the current directory to be checked)"
+
+sed 's/    vni: 200/    vni: 300000000/' "$CFG" > "$VS_TMP/broken.yaml"
+refused "^$VS_TMP/broken.yaml:[0-9]+:[0-9]+: .*vni" config check "$VS_TMP/broken.yaml"
+printf 'workers:\n  lcores: [1\n' > "$VS_TMP/syntax.yaml"
+refused "^$VS_TMP/syntax.yaml:[0-9]+:[0-9]+: " config check "$VS_TMP/syntax.yaml"
+refused "$VS_TMP/missing.yaml: No such file or directory" config check "$VS_TMP/missing.yaml"
+write_config 300
+cp "$CFG" "$VS_TMP/restart.yaml"
+cp "$VS_TMP/sw.yaml.orig" "$CFG"
+json config check "$VS_TMP/restart.yaml"
+jhas '.valid == true' '.restart_needed | type == "string" and test("idle_sleep|workers")'
+human config check "$VS_TMP/restart.yaml"
+hhas '^restart_needed: +.*(idle_sleep|workers)'
+pass "config check: valid file with its changes, broken file with file:line:col, restart-only change flagged"
+
+# --- config reload --------------------------------------------------------------------------
+json config reload
+jhas ".file == \"$CFG\"" '[.changes[][]] | add == 0'
+write_config 200 "$extra_net" "$extra_ep"
+human config reload
+hhas "^file: +$CFG\$" '^changes\.networks$' '^  added: +1$'
+json show
+jhas '[.networks[].name] | sort == ["blue", "green", "red"]' '.endpoints[] | select(.name == "g1") | .location == "tep 198.51.100.2"'
+cp "$VS_TMP/sw.yaml.orig" "$CFG"
+json config reload
+jhas '.changes.networks.removed == 1' '.changes.endpoints.removed == 1'
+json vnet list
+jhas '[.networks[].name] | sort == ["blue", "red"]'
+# the file is authoritative again: a live change is undone by a reload
+human endpoint add c5 02:00:00:00:0c:05 red tep=198.51.100.2
+json config reload
+jhas '.changes.endpoints.removed == 1'
+json endpoint list
+jhas '[.endpoints[].name] | sort == ["a1", "a2", "b1", "r1"]'
+# a restart-only setting: refused as a whole, nothing applied
+write_config 300 "$extra_net"
+refused "(idle_sleep|workers)" config reload
+json vnet list
+jhas '[.networks[].name] | sort == ["blue", "red"]'
+sed 's/    vni: 200/    vni: 300000000/' "$VS_TMP/sw.yaml.orig" > "$CFG"
+refused "^$CFG:[0-9]+:[0-9]+: .*vni" config reload
+cp "$VS_TMP/sw.yaml.orig" "$CFG"
+json config reload
+jhas '[.changes[][]] | add == 0'
+pass "config reload: changes applied, live changes undone, restart-only and broken files refused"
+
+# --- log level --------------------------------------------------------------------------------
+both log level ctl debug
+jhas '.pattern == "vswitch.ctl*"' '.level == "debug"'
+hhas '^pattern: +vswitch\.ctl\*$' '^level: +debug$'
+n0=$(vs_log_since sw | grep -c "request failed: unknown command 'logprobe'" || true)
+run logprobe
+vs_wait_log sw "request failed: unknown command 'logprobe'" 5
+human log level ctl notice
+run logprobe
+sleep 0.5
+n1=$(vs_log_since sw | grep -c "request failed: unknown command 'logprobe'" || true)
+[ "$n1" = $((n0 + 1)) ] || vs_fail "log level ctl debug/notice: $n1 debug lines, expected $((n0 + 1))"
+both log level info
+jhas '.pattern == "vswitch.*"' '.level == "info"'
+both log level all warning
+jhas '.pattern == "vswitch.*"' '.level == "warning"'
+both log level lib.eal notice
+jhas '.pattern == "lib.eal"' '.level == "notice"'
+for m in ctl datapath policy switch underlay apply; do json log level "$m" notice; done
+refused "unknown level 'loud'" log level loud
+refused "unknown level 'loud'" log level ctl loud
+refused "unknown module 'nosuch'" log level nosuch info
+refused "usage: log/level \[MODULE\] LEVEL" log level
+refused "usage: log/level \[MODULE\] LEVEL" log level ctl info extra
+pass "log level: one module (takes effect), all, a DPDK log type; bad level or module refused"
+
+# --- trace (when the daemon has it) -----------------------------------------------------------
+if [ "$have_trace" = 1 ]; then
+	# a dry run: nothing is sent and no counter of the switch moves
+	counters() { "$CTL" -s "$SOCK" --json stats | jq -c '[(.ports[] | select(.name != "underlay0") | .rx_packets, .tx_packets, .drops), (.drops[] | .count)]'; }
+	c0=$(counters)
+	both trace in_port=a1 dst_mac=02:00:00:00:0a:02 dst_ip=10.0.0.4
+	jhas '.result == "output port a2 (not sent)"' '.packet | test("^in_port a1: .*10\\.0\\.0\\.1 → 10\\.0\\.0\\.4, ICMP echo request")' \
+		'[.steps[].stage] | index("port security") != null and index("output") != null' \
+		'all(.steps[]; (.stage | length) > 0 and (.decision | length) > 0)'
+	hhas '^packet: +in_port a1: ' '^result: +output port a2 \(not sent\)$' '^steps$' '^  STAGE +DECISION$' \
+		'^  lookup +\(VNI 100, 02:00:00:00:0a:02\) → endpoint a2 ' '^  output +a2 .*\(not sent\)$'
+	both trace in_port=a1 dst_mac=02:00:00:00:0b:01 dst_ip=10.0.0.2 proto=tcp dport=80
+	jhas '.result == "output port underlay0 (not sent)"' \
+		'any(.steps[]; .stage == "encapsulation" and (.decision | test("VNI 100 → TEP 198\\.51\\.100\\.2 via underlay0")))'
+	both trace in_port=a1 proto=arp dst_ip=10.0.0.4
+	jhas '.result | test("^answered locally")' 'any(.steps[]; .decision | test("10\\.0\\.0\\.4 is-at 02:00:00:00:0a:02"))'
+	both trace in_port=a1 src_ip=10.0.0.99 dst_mac=02:00:00:00:0a:02 dst_ip=10.0.0.4
+	jhas '.result == "dropped: spoof_ip"'
+	hhas '^result: +dropped: spoof_ip$' '^  port security +drop: spoof_ip'
+	both trace in_port=a1 proto=arp dst_ip=10.0.0.77
+	jhas '.result == "dropped: arp_unknown_target"'
+	both trace in_port=underlay0 vni=100 outer_src=198.51.100.2 src_mac=02:00:00:00:0b:01 src_ip=10.0.0.2 dst_mac=02:00:00:00:0a:01 dst_ip=10.0.0.1 proto=udp dport=53
+	jhas '.result == "output port a1 (not sent)"' '[.steps[].stage] | index("decap") != null' \
+		'.packet | test("VXLAN VNI 100 \\[02:00:00:00:0b:01 → 02:00:00:00:0a:01")'
+	both trace in_port=underlay0 vni=999 outer_src=198.51.100.2 src_mac=02:00:00:00:0b:01 src_ip=10.0.0.2 dst_mac=02:00:00:00:0a:01 dst_ip=10.0.0.1
+	jhas '.result == "dropped: unknown_vni"'
+	sleep 0.2
+	[ "$(counters)" = "$c0" ] || soft "trace moved the switch's counters: $c0 -> $(counters)"
+	refused "usage: trace in_port=PORT" trace
+	refused "in_port: required" trace dst_ip=10.0.0.4
+	refused "in_port: 'nosuch' is not a port of this switch" trace in_port=nosuch
+	refused "unknown key 'colour'" trace in_port=a1 colour=red
+	refused "in_port: given twice" trace in_port=a1 in_port=a2
+	refused "'in_port' is not key=value" trace in_port
+	refused "proto: 'sctp' is not icmp, tcp, udp or arp" trace in_port=a1 proto=sctp
+	refused "dst_mac: 'zz' is not a MAC address" trace in_port=a1 dst_mac=zz
+	refused "dst_mac: required" trace in_port=a1 dst_ip=10.0.0.4
+	refused "vni: only for a physical in_port" trace in_port=a1 vni=5
+	refused "vni: required" trace in_port=underlay0 dst_mac=02:00:00:00:0a:01
+	pass "trace: local, remote (VXLAN), ARP answered, spoof and unknown VNI dropped; nothing sent; bad descriptions refused"
+fi
+
+# --- generic errors ----------------------------------------------------------------------------
+refused "unknown command 'frobnicate' \(try 'help'\)" frobnicate
+refused "unknown command 'port' \(try 'help'\)" port frobnicate
+refused "unknown command 'port' \(try 'help'\)" port
+refused "usage: version$" version extra
+refused "usage: show$" show ports
+refused "usage: help$" help port
+refused "usage: port/show NAME$" port show
+refused "usage: port/show NAME$" port show a1 a2
+refused "usage: port/add NAME SOCKET \[mode=client\|server\] \[queues=N\] \[vm=VM\]$" port add p7
+refused "usage: endpoint/add NAME MAC VNET port=PORT\|tep=IPV4 \[ips=IP,\.\.\.\]$" endpoint add c3 02:00:00:00:0c:03 blue
+refused "usage: endpoint/move NAME port=PORT\|tep=IPV4$" endpoint move a1
+refused "usage: vnet/add NAME VNI" vnet add x
+refused "usage: config/check FILE$" config check
+refused "usage: config/reload$" config reload now
+pass "unknown commands and wrong argument counts: exit 1 with 'unknown command' / 'usage:'"
+
+# --- the end: the VMs still talk, the switch still runs ---------------------------------------
+ping_vms 2
+vs_running sw || vs_fail "the switch died"
+[ "$FAILS" = 0 ] || vs_fail "$FAILS checks failed (see FAIL lines above)"
+echo "cli_commands: all checks passed"
