@@ -647,6 +647,11 @@ if [ "$have_trace" = 1 ]; then
 	both trace in_port=a1 src_ip=10.0.0.99 dst_mac=02:00:00:00:0a:02 dst_ip=10.0.0.4
 	jhas '.result == "dropped: spoof_ip"'
 	hhas '^result: +dropped: spoof_ip$' '^  port security +drop: spoof_ip'
+	both trace in_port=a1 src_mac=02:00:00:00:0a:02 dst_mac=02:00:00:00:0b:01 dst_ip=10.0.0.2
+	jhas '.result == "dropped: spoof_mac"' 'any(.steps[]; .stage == "port security" and (.decision | test("spoof_mac")))'
+	both trace in_port=a1 dst_mac=02:00:00:00:0e:0e dst_ip=10.0.0.4
+	jhas '.result == "dropped: unknown_unicast"' 'any(.steps[]; .stage == "lookup" and (.decision | test("02:00:00:00:0e:0e")))'
+	hhas '^result: +dropped: unknown_unicast$'
 	both trace in_port=a1 proto=arp dst_ip=10.0.0.77
 	jhas '.result == "dropped: arp_unknown_target"'
 	both trace in_port=underlay0 vni=100 outer_src=198.51.100.2 src_mac=02:00:00:00:0b:01 src_ip=10.0.0.2 dst_mac=02:00:00:00:0a:01 dst_ip=10.0.0.1 proto=udp dport=53
