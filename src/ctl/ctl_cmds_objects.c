@@ -80,6 +80,42 @@ copy_name(char *dst, size_t size, const char *s, const char *what, char *err, si
 	return 0;
 }
 
+/* Parse "a,b,c" into @n items of @size bytes at @out (at most @max),
+ * each with @parse.  Returns 0 or -EINVAL with @err. */
+static int
+parse_list(const char *csv, void *out, size_t size, unsigned *n, unsigned max,
+	   int (*parse)(const char *, void *), const char *what, const char *expect,
+	   char *err, size_t errlen)
+{
+	char buf[1024], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", csv);
+	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		if (*n == max) {
+			snprintf(err, errlen, "%s: at most %u", what, max);
+			return -EINVAL;
+		}
+		if (parse(t, (char *)out + (size_t)*n * size) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not %s", what, t, expect);
+			return -EINVAL;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+static int
+parse_prefix(const char *s, void *p)
+{
+	return ctl_parse_prefix(s, p);
+}
+
+static int
+parse_ip(const char *s, void *ip)
+{
+	return ctl_parse_ip(s, ip);
+}
+
 /* Apply @next (which this function owns) and answer with what changed. */
 static int
 commit(struct ctl_config *next, const char *what, const char *name, json_t **result,
@@ -307,23 +343,11 @@ cmd_vnet_add(json_t *args, json_t **result, char *err, size_t errlen)
 	    (ret = parse_uint(arg(args, 1), 1, 16777215, &v->vni, "vni", err, errlen)) < 0 ||
 	    (flood && (ret = parse_bool(flood, &v->flood, "flood", err, errlen)) < 0))
 		goto fail;
-	if (subnets != NULL) {
-		char buf[1024], *save = NULL;
-
-		snprintf(buf, sizeof(buf), "%s", subnets);
-		for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-			if (v->n_subnets == CTL_MAX_SUBNETS) {
-				snprintf(err, errlen, "subnets: at most %d", CTL_MAX_SUBNETS);
-				ret = -EINVAL;
-				goto fail;
-			}
-			if (ctl_parse_prefix(t, &v->subnets[v->n_subnets++]) < 0) {
-				snprintf(err, errlen, "subnets: '%s' is not an address/length prefix", t);
-				ret = -EINVAL;
-				goto fail;
-			}
-		}
-	}
+	if (subnets != NULL &&
+	    (ret = parse_list(subnets, v->subnets, sizeof(v->subnets[0]), &v->n_subnets,
+			      CTL_MAX_SUBNETS, parse_prefix, "subnets", "an address/length prefix",
+			      err, errlen)) < 0)
+		goto fail;
 	next->n_vnets++;
 	return commit(next, "network", name, result, err, errlen);
 fail:
@@ -466,23 +490,10 @@ cmd_ep_add(json_t *args, json_t **result, char *err, size_t errlen)
 		ret = -EINVAL;
 		goto fail;
 	}
-	if (ips != NULL) {
-		char buf[1024], *save = NULL;
-
-		snprintf(buf, sizeof(buf), "%s", ips);
-		for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-			if (e->n_ips == CTL_MAX_EP_IPS) {
-				snprintf(err, errlen, "ips: at most %d addresses", CTL_MAX_EP_IPS);
-				ret = -EINVAL;
-				goto fail;
-			}
-			if (ctl_parse_ip(t, &e->ips[e->n_ips++]) < 0) {
-				snprintf(err, errlen, "ips: '%s' is not an IP address", t);
-				ret = -EINVAL;
-				goto fail;
-			}
-		}
-	}
+	if (ips != NULL &&
+	    (ret = parse_list(ips, e->ips, sizeof(e->ips[0]), &e->n_ips, CTL_MAX_EP_IPS,
+			      parse_ip, "ips", "an IP address", err, errlen)) < 0)
+		goto fail;
 	next->n_endpoints++;
 	return commit(next, "endpoint", name, result, err, errlen);
 fail:
