@@ -1492,6 +1492,8 @@ static const struct cfg_table cfg_control = TABLE("control", cfg_control_keys, N
 static const struct cfg_key cfg_vxlan_keys[] = {
 	{ K("udp_port", CFG_INT), FIELD(struct ctl_config, vxlan_port), .min = 1, .max = 65535,
 	  .def = 4789 },
+	/* false: VXLAN only from tunnel endpoints some endpoint lives behind */
+	{ K("accept_any_source", CFG_BOOL), FIELD(struct ctl_config, vxlan_any_source), .def = 0 },
 };
 static const struct cfg_table cfg_vxlan = TABLE("vxlan", cfg_vxlan_keys, NULL);
 

@@ -113,6 +113,7 @@ struct ctl_config {
 	struct ctl_workers workers;
 	char ctl_socket[CTL_PATH_MAX];
 	uint16_t vxlan_port;            /* UDP destination port, host order */
+	bool vxlan_any_source;          /* accept VXLAN from unknown tunnel endpoints */
 	unsigned n_phys;
 	struct ctl_phys_port phys[CTL_MAX_PHYS];
 	unsigned n_vhost;

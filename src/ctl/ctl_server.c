@@ -341,8 +341,7 @@ static void client_queue(struct client *c, char *line, size_t len)
 	c->out_off = 0;
 }
 
-/* Answer the request in c->in[0, len) and drop it (and its newline) from the buffer. */
-static void client_serve_line(struct client *c, size_t len)
+int ctl_server_handle_line(const char *text, size_t len, char **reply, size_t *reply_len)
 {
 	char err[ERR_LEN] = "";
 	json_t *req, *result = NULL;
@@ -351,13 +350,15 @@ static void client_serve_line(struct client *c, size_t len)
 	size_t line_len = 0, i;
 	bool ok;
 
+	*reply = NULL;
+	*reply_len = 0;
 	for (i = 0; i < len; i++)
-		if (c->in[i] != ' ' && c->in[i] != '\t' && c->in[i] != '\r')
+		if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r')
 			break;
 	if (i == len)
-		goto consume;   /* blank line: not a request, no reply */
+		return 0;   /* blank line: not a request, no reply */
 
-	req = json_loadb(c->in, len, 0, &jerr);
+	req = json_loadb(text, len, 0, &jerr);
 	if (req == NULL) {
 		snprintf(err, sizeof(err), "malformed request: %s", jerr.text);
 		line = make_reply(NULL, NULL, err, &line_len);
@@ -375,13 +376,25 @@ static void client_serve_line(struct client *c, size_t len)
 		}
 		json_decref(req);
 	}
-	if (line == NULL) {
+	if (line == NULL)
+		return -ENOMEM;
+	*reply = line;
+	*reply_len = line_len;
+	return 0;
+}
+
+/* Answer the request in c->in[0, len) and drop it (and its newline) from the buffer. */
+static void client_serve_line(struct client *c, size_t len)
+{
+	char *line;
+	size_t line_len;
+
+	if (ctl_server_handle_line(c->in, len, &line, &line_len) < 0) {
 		LOG_RATELIMITED(ERR, "cannot build a reply, closing the connection");
 		c->closing = true;
-	} else {
+	} else if (line != NULL) {
 		client_queue(c, line, line_len);
 	}
-consume:
 	memmove(c->in, c->in + len + 1, c->in_len - len - 1);
 	c->in_len -= len + 1;
 	c->in_scanned = 0;

@@ -39,6 +39,14 @@ int ctl_server_open(const char *path);
 /* Serve ready connections, waiting at most @timeout_ms for one. */
 void ctl_server_poll(int timeout_ms);
 
+/* Answer one request line (@len bytes at @text, without its newline), as
+ * the server does for a client: parse, dispatch through the command table,
+ * encode.  On success *@reply is a malloc'd, newline-terminated reply of
+ * *@reply_len bytes for the caller to free, or NULL for a blank line (no
+ * reply is due).  Returns 0, or -ENOMEM when no reply could be built.
+ * Also the entry point of tests/fuzz/fuzz_ctl_request.c. */
+int ctl_server_handle_line(const char *text, size_t len, char **reply, size_t *reply_len);
+
 /* Close every connection and remove the socket file. Safe if not open. */
 void ctl_server_close(void);
 

@@ -94,6 +94,7 @@ ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 
 	dp.n_workers = cfg->workers.n_lcores;
 	dp.vxlan_port = rte_cpu_to_be_16(cfg->vxlan_port);
+	dp.vxlan_any_source = cfg->vxlan_any_source;
 	dp.idle_sleep_max_us = cfg->workers.idle_sleep_max_us;
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		unsigned l = cfg->workers.lcores[i];

@@ -108,6 +108,8 @@ ctl_tunnel_acquire(uint32_t tep)
 			break;
 		}
 	pol_tunnel_publish(free_slot, &slots[free_slot].t);
+	if (pol_tep_add(tep) < 0)   /* sized for every slot: cannot be full */
+		LOG(ERR, "cannot note tunnel endpoint %u as known", free_slot);
 	return free_slot;
 }
 
@@ -116,8 +118,10 @@ ctl_tunnel_release(uint16_t idx)
 {
 	if (idx >= POL_MAX_TUNNELS || slots[idx].refs == 0)
 		return;
-	if (--slots[idx].refs == 0)
+	if (--slots[idx].refs == 0) {
+		pol_tep_del(slots[idx].t.dst_ip);
 		pol_tunnel_publish(idx, NULL);
+	}
 }
 
 static struct rte_mbuf *

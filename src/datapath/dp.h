@@ -157,6 +157,7 @@ struct dp_state {
 	struct rte_mempool *pool;
 	struct rte_ring *punt;                /* workers -> control: underlay ARP */
 	uint16_t vxlan_port;                  /* network order */
+	bool vxlan_any_source;                /* accept VXLAN from unknown TEPs */
 	unsigned idle_sleep_max_us;
 	_Atomic bool quit;
 };

@@ -326,10 +326,11 @@ dp_trace_outer(struct dp_trace *t, const struct dp_port *p, const struct rte_mbu
 		const struct rte_udp_hdr *udp = (const void *)((const uint8_t *)ip +
 							       rte_ipv4_hdr_len(ip));
 
-		appendf(s, DP_TRACE_TEXT_MAX, &o, "from %s to us (%s, %s on %s); "
+		appendf(s, DP_TRACE_TEXT_MAX, &o, "from %s%s to us (%s, %s on %s); "
 			"UDP port %u: VXLAN; IPv4 checksum good; "
 			"lengths consistent (IPv4 %u, UDP %u bytes)",
-			dp_trace_ip4(t, ip->src_addr), dp_trace_mac(t, &p->mac),
+			dp_trace_ip4(t, ip->src_addr),
+			dp.vxlan_any_source ? "" : " (a known tunnel endpoint)", dp_trace_mac(t, &p->mac),
 			dp_trace_ip4(t, p->ip), p->name, rte_be_to_cpu_16(udp->dst_port),
 			rte_be_to_cpu_16(ip->total_length), rte_be_to_cpu_16(udp->dgram_len));
 		return s;

@@ -1,7 +1,8 @@
 /* Network input, stage 1: take what arrives on a physical port apart.
  * ARP goes to the control thread (it owns the underlay address and the
- * neighbour table); VXLAN addressed to this tunnel endpoint passes on
- * with its outer headers validated; everything else is dropped. */
+ * neighbour table); VXLAN addressed to this tunnel endpoint, from a known
+ * one (unless vxlan.accept_any_source), passes on with its outer headers
+ * validated; everything else is dropped. */
 #include <rte_ip.h>
 #include <rte_udp.h>
 #include <rte_vxlan.h>
@@ -12,7 +13,7 @@
 #define MIN_INNER RTE_ETHER_HDR_LEN
 
 static inline enum dp_drop
-check_outer(const struct dp_port *p, const struct rte_mbuf *m)
+check_outer(const struct dp_port *p, const struct rte_mbuf *m, uint32_t *last_tep)
 {
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv4_hdr *ip = (const void *)(eh + 1);
@@ -47,6 +48,12 @@ check_outer(const struct dp_port *p, const struct rte_mbuf *m)
 	if (unlikely(tot > m->pkt_len - sizeof(*eh) || tot < ihl + ulen ||
 		     ulen < sizeof(*udp) + sizeof(struct rte_vxlan_hdr) + MIN_INNER))
 		return DP_DROP_MALFORMED;
+	/* Only peers we send to may send to us; a burst mostly has one. */
+	if (!dp.vxlan_any_source && ip->src_addr != *last_tep) {
+		if (!pol_tep_known(ip->src_addr))
+			return DP_DROP_UNKNOWN_TEP;
+		*last_tep = ip->src_addr;
+	}
 	return DP_DROP_MAX;
 }
 
@@ -54,6 +61,7 @@ uint16_t
 dp_underlay_input(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct dp_port *p;
+	uint32_t last_tep = 0;   /* 0.0.0.0 is never a tunnel endpoint */
 	uint16_t k = 0;
 
 	if (n == 0)
@@ -78,7 +86,7 @@ dp_underlay_input(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 				c->punted++;
 			continue;
 		}
-		why = check_outer(p, m);
+		why = check_outer(p, m, &last_tep);
 		DP_TRACE(c, "outer validation", "%s", dp_trace_outer(c->trace, p, m, why));
 		if (unlikely(why != DP_DROP_MAX)) {
 			dp_drop(c, m, why);

@@ -115,9 +115,10 @@ pol_tables_init(unsigned max_endpoints, unsigned max_readers)
 	pol_tables.ep_by_mac = make_hash("pol_ep_mac", max_endpoints, sizeof(struct pol_mac_key));
 	pol_tables.ep_by_ip = make_hash("pol_ep_ip", max_endpoints * 2, sizeof(struct pol_ip_key));
 	pol_tables.vnets = make_hash("pol_vnets", CTL_MAX_VNETS, sizeof(uint32_t));
+	pol_tables.teps = make_hash("pol_teps", POL_MAX_TUNNELS, sizeof(uint32_t));
 	vnet_state_by_vni = make_hash("pol_vnet_state", CTL_MAX_VNETS, sizeof(uint32_t));
 	if (defer_q == NULL || !pol_tables.ep_by_mac || !pol_tables.ep_by_ip ||
-	    !pol_tables.vnets || !vnet_state_by_vni)
+	    !pol_tables.vnets || !pol_tables.teps || !vnet_state_by_vni)
 		goto fail;
 	return 0;
 fail:
@@ -160,6 +161,7 @@ pol_tables_fini(void)
 	rte_hash_free(pol_tables.ep_by_mac);
 	rte_hash_free(pol_tables.ep_by_ip);
 	rte_hash_free(pol_tables.vnets);
+	rte_hash_free(pol_tables.teps);
 	rte_hash_free(vnet_state_by_vni);
 	vnet_state_by_vni = NULL;
 	n_endpoints = 0;
@@ -529,6 +531,20 @@ pol_endpoint_iterate(uint32_t *next, const struct pol_endpoint **ep)
 }
 
 /* --- tunnels --- */
+
+int
+pol_tep_add(uint32_t ip)
+{
+	int ret = rte_hash_add_key(pol_tables.teps, &ip);
+
+	return ret < 0 ? ret : 0;
+}
+
+void
+pol_tep_del(uint32_t ip)
+{
+	hash_del_deferred(pol_tables.teps, &ip);
+}
 
 void
 pol_tunnel_publish(uint16_t idx, const struct pol_tunnel *t)

@@ -82,6 +82,7 @@ struct pol_tables {
 	struct rte_hash *ep_by_mac;   /* pol_mac_key -> struct pol_endpoint * */
 	struct rte_hash *ep_by_ip;    /* pol_ip_key -> struct pol_endpoint * */
 	struct rte_hash *vnets;       /* uint32_t vni -> struct pol_vnet * */
+	struct rte_hash *teps;        /* remote tunnel endpoints (IPv4, network order) */
 	struct pol_endpoint *_Atomic port_ep[POL_MAX_PORTS]; /* VM bound to a local port */
 	struct pol_tunnel *_Atomic tunnels[POL_MAX_TUNNELS];
 	struct rte_rcu_qsbr *rcu;     /* workers report quiescence here */
@@ -133,6 +134,13 @@ pol_vnet_lookup(uint32_t vni)
 	return data;
 }
 
+/* Whether some remote endpoint lives behind tunnel endpoint @ip. */
+static inline bool
+pol_tep_known(uint32_t ip)
+{
+	return rte_hash_lookup(pol_tables.teps, &ip) >= 0;
+}
+
 static inline const struct pol_endpoint *
 pol_port_endpoint(uint16_t port)
 {
@@ -175,6 +183,10 @@ int pol_endpoint_del(uint32_t vni, const struct rte_ether_addr *mac);
 unsigned pol_endpoint_count(void);
 int pol_endpoint_iterate(uint32_t *next, const struct pol_endpoint **ep);
 int pol_vnet_iterate(uint32_t *next, const struct pol_vnet **v);
+
+/* Add or remove a known remote tunnel endpoint (IPv4, network order). */
+int pol_tep_add(uint32_t ip);
+void pol_tep_del(uint32_t ip);
 
 /* Publish @t at tunnel index @idx (NULL to clear). */
 void pol_tunnel_publish(uint16_t idx, const struct pol_tunnel *t);

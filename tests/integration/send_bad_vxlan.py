@@ -3,7 +3,8 @@
 
 usage: send_bad_vxlan.py IFACE DST_MAC SRC_IP DST_IP COUNT
 COUNT frames of each kind: truncated inner frame (malformed), I flag clear,
-unknown VNI, bad outer IPv4 checksum, outer fragment, wrong destination IP.
+unknown VNI, bad outer IPv4 checksum, outer fragment, wrong destination IP,
+a source that is no known tunnel endpoint.
 """
 import sys
 
@@ -16,7 +17,7 @@ inner = Ether(dst="02:00:00:00:0a:01", src="02:00:00:00:0c:01") / IP(src="10.0.0
 
 
 def outer(**ip):
-    return Ether(dst=dmac) / IP(src=src, dst=ip.pop("dst", dst), **ip) / UDP(sport=50000, dport=4789)
+    return Ether(dst=dmac) / IP(src=ip.pop("src", src), dst=ip.pop("dst", dst), **ip) / UDP(sport=50000, dport=4789)
 
 
 frames = [
@@ -26,5 +27,6 @@ frames = [
     outer(chksum=0x1234) / VXLAN(flags=0x08, vni=100) / inner,   # bad header checksum
     outer(flags="MF") / VXLAN(flags=0x08, vni=100) / inner,      # fragment
     outer(dst="198.51.100.77") / VXLAN(flags=0x08, vni=100) / inner,  # not our address
+    outer(src="198.51.100.99") / VXLAN(flags=0x08, vni=100) / inner,  # unknown tunnel endpoint
 ]
 sendp(frames * count, iface=iface, inter=0.001)

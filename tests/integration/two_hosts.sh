@@ -219,7 +219,7 @@ amac=$(cat "/sys/class/net/vA$S/address")
 declare -A before_d
 # outer_fragment is covered by the unit tests only: the af_packet PMD's fanout
 # socket (PACKET_FANOUT_FLAG_DEFRAG) makes the kernel hold fragments back.
-reasons="malformed vxlan_bad_flags unknown_vni bad_outer_ip_csum underlay_not_for_us"
+reasons="malformed vxlan_bad_flags unknown_vni bad_outer_ip_csum underlay_not_for_us unknown_tep"
 for r in $reasons; do before_d[$r]=$(drops a "$r"); done
 ip netns exec "k$S" /usr/bin/python3 "$(dirname "$0")/send_bad_vxlan.py" "vK$S" "$amac" 198.51.100.3 198.51.100.1 20
 sleep 1

@@ -339,6 +339,7 @@ env_tunnel(uint16_t idx, const struct dp_port *phys, const char *dst, const char
 	t.src_mac = phys->mac;
 	t.dst_mac = env_mac(nh_mac);
 	pol_tunnel_publish(idx, &t);
+	pol_tep_add(t.dst_ip);   /* as ctl_tunnel_acquire() does: VXLAN from it is accepted */
 }
 
 /* --- frames --- */

@@ -529,6 +529,24 @@ test_decap_drops_frames_for_another_tep(void)
 }
 
 static void
+test_decap_accepts_only_known_tunnel_endpoints(void)
+{
+	struct env_frame f;
+
+	net_reply(&f);
+	f.b[O_IP + 15] = 77;             /* outer source 192.0.2.77: nobody lives there */
+	env_ipv4_fix_csum(&f.b[O_IP]);
+	input_frame(PHYS, &f);
+	CU_ASSERT(dropped(1, DP_DROP_UNKNOWN_TEP, PHYS));
+
+	dp.vxlan_any_source = true;      /* vxlan.accept_any_source: true */
+	input_frame(PHYS, &f);
+	dp.vxlan_any_source = false;
+	CU_ASSERT(no_drops());
+	CU_ASSERT_EQUAL(env_tx_total(), 1);
+}
+
+static void
 test_decap_drops_other_underlay_traffic(void)
 {
 	struct env_frame f;
@@ -1227,6 +1245,7 @@ main(int argc, char **argv)
 		{ "decap: inner frame delivered byte for byte", test_decap_delivers_inner_frame_byte_for_byte },
 		{ "decap: bytes after the outer IP packet trimmed", test_decap_trims_bytes_after_outer_ip_packet },
 		{ "decap: reserved VXLAN bits ignored", test_decap_ignores_reserved_vxlan_bits },
+		{ "decap: only from known tunnel endpoints", test_decap_accepts_only_known_tunnel_endpoints },
 		{ "decap: not for this TEP dropped", test_decap_drops_frames_for_another_tep },
 		{ "decap: other underlay traffic dropped", test_decap_drops_other_underlay_traffic },
 		{ "decap: bad outer IP checksum dropped", test_decap_drops_bad_outer_ip_checksum },
