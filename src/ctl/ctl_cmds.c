@@ -8,6 +8,7 @@ ctl_cmds_register_all(void)
 		ctl_cmds_stats_register,
 		ctl_cmds_objects_register,
 		ctl_cmds_config_register,
+		ctl_cmds_debug_register,
 		ctl_cmds_trace_register,
 	};
 

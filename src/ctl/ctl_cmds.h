@@ -20,6 +20,9 @@ int ctl_cmds_objects_register(void);
 int ctl_cmds_config_register(void);
 int ctl_cmds_trace_register(void);   /* trace: dry run of a described packet */
 
+/* debug/stall-control (fault injection) */
+int ctl_cmds_debug_register(void);
+
 /* JSON views shared by show and the list/show commands. */
 json_t *ctl_json_ports(void);
 json_t *ctl_json_vnets(void);

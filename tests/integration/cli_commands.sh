@@ -265,7 +265,7 @@ rc=0; VSWITCHCTL_SOCKET=$VS_TMP/nothing.sock "$CTL" version 2>/dev/null || rc=$?
 pass "client: usage and unknown option exit 2, no daemon, a timeout or a bad reply exit 2, -s and VSWITCHCTL_SOCKET"
 
 # --- help ----------------------------------------------------------------------------
-expected='config/check config/reload endpoint/add endpoint/del endpoint/list endpoint/move
+expected='config/check config/reload debug/stall-control endpoint/add endpoint/del endpoint/list endpoint/move
 endpoint/show help log/level port/add port/del port/list port/show show stats version
 vnet/add vnet/del vnet/list vnet/show'
 both help
