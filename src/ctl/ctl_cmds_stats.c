@@ -6,6 +6,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ether.h>
+#include <rte_mempool.h>
 
 #include "ctl_cmds.h"
 #include "ctl_server.h"
@@ -308,8 +309,13 @@ cmd_stats(json_t *args, json_t **result, char *err, size_t errlen)
 	*result = json_object();
 	if (all || strcmp(what, "ports") == 0)
 		json_object_set_new(*result, "ports", port_stats_json());
-	if (all || strcmp(what, "workers") == 0)
+	if (all || strcmp(what, "workers") == 0) {
 		json_object_set_new(*result, "workers", workers_json());
+		/* what leaks, or exhaustion, would show */
+		json_object_set_new(*result, "mbufs", json_pack("{s:I, s:I}",
+			"size", (json_int_t)dp.pool->size,
+			"in_use", (json_int_t)rte_mempool_in_use_count(dp.pool)));
+	}
 	if (all || strcmp(what, "drops") == 0)
 		json_object_set_new(*result, "drops", drops_json());
 	if (clear) {

@@ -491,18 +491,22 @@ pass "endpoint errors: exit 1, a message, nothing changed"
 # --- stats -------------------------------------------------------------------------------
 ping_vms 3
 both stats
-jhas 'keys == ["drops", "ports", "workers"]' '[.ports[].name] == ["underlay0", "a1", "a2"]' \
+jhas 'keys == ["drops", "mbufs", "ports", "workers"]' '[.ports[].name] == ["underlay0", "a1", "a2"]' \
+	'.mbufs.size == 8192 and .mbufs.in_use >= 0 and .mbufs.in_use < .mbufs.size' \
 	'(.drops | length) > 20' 'all(.drops[]; (.reason | length) > 0 and (.help | length) > 0)' \
 	'.ports[] | select(.name == "a1") | .rx_packets > 0 and .tx_packets > 0'
 hhas '^ports$' '^workers$' '^drops$' '^  NAME +RX_PACKETS +RX_BYTES +TX_PACKETS +TX_BYTES +DROPS$' \
 	'^  REASON +COUNT +HELP$' '^  spoof_mac +[0-9]+ +source MAC is not' '^  a1 +[1-9][0-9]* '
-for what in ports workers drops; do
+for what in ports drops; do
 	both stats "$what"
 	jhas "keys == [\"$what\"]"
 	hhas "^$what\$"
 done
+both stats workers
+jhas 'keys == ["mbufs", "workers"]'
+hhas '^workers$' '^mbufs$' '^  in_use: +[0-9]+$'
 both stats all
-jhas 'keys == ["drops", "ports", "workers"]'
+jhas 'keys == ["drops", "mbufs", "ports", "workers"]'
 refused "unknown statistics 'bogus'" stats bogus
 refused "usage: stats" stats ports drops --clear
 
