@@ -2285,9 +2285,9 @@ static int cfg_diff(const struct cfg_table *t, const void *a, const void *b, con
 			}
 			ea = (const char *)a + k->off;
 			eb = (const char *)b + k->off;
-			if (l->dynamic) {
-				memcpy(&ea, ea, sizeof(ea));
-				memcpy(&eb, eb, sizeof(eb));
+			if (l->dynamic) {   /* the field holds a pointer to the array */
+				ea = *(const char *const *)ea;
+				eb = *(const char *const *)eb;
 			}
 			if (k->max_n && na > k->max_n)
 				na = k->max_n;
@@ -2431,8 +2431,8 @@ static int cfg_emit_state(yaml_emitter_t *em, const struct ctl_config *cfg)
 
 		if (!k->live)
 			continue;
-		if (l->dynamic)
-			memcpy(&arr, arr, sizeof(arr));
+		if (l->dynamic)   /* the field holds a pointer to the array */
+			arr = *(const char *const *)arr;
 		/* An empty list as "[]": a bare "key:" would read as null. */
 		if (!cfg_emit_scalar(em, k->key) ||
 		    !cfg_emit_seq(em, true,
