@@ -558,3 +558,6 @@ _vs_exit_trap() {
 	fi
 	exit "$rc"
 }
+
+# ASan/UBSan runs (scripts/test.sh): fail the test on any sanitizer report
+[ "${VS_SANITIZER:-0}" != 1 ] || . "$VS_LIB_DIR/lib_sanitizer.sh"

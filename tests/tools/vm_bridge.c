@@ -24,10 +24,16 @@
  *   VM_BRIDGE LINK <vdev> up|down    link change (LSC event) of a virtio_user
  *   VM_BRIDGE DOWN <vdev> ...        client-mode backend went away; the port
  *                                    was removed and will be re-probed
+ *   VM_BRIDGE STALL <vdev> on|off    rx of that port stopped/resumed (SIGUSR2)
  *   VM_BRIDGE STATS <vdev> port=<id> rx=.. tx=.. drop=..   at exit and on
  *                                    SIGUSR1 (rx: frames received from the
  *                                    port, tx: sent to it, drop: meant for
  *                                    it but not taken by tx / port absent)
+ * Fault injection: with VM_BRIDGE_STALL=<vdev>[,<vdev>...] in the
+ * environment (or the application option `-- --stall <vdev>[,...]`),
+ * SIGUSR2 toggles "stop polling rx of these ports": the guest stops
+ * reading, its vhost ring fills and the backend cannot deliver to it any
+ * more.  Its tx direction (frames from the tap into the switch) goes on.
  * Exit status 0 after SIGINT/SIGTERM (ports stopped and closed,
  * rte_eal_cleanup called), 1 on set-up errors.
  *
@@ -161,6 +167,7 @@ struct slot {
 	pthread_t thr;
 	/* counters, main lcore only */
 	uint64_t rx, tx, drop;
+	bool stall;		/* named by VM_BRIDGE_STALL / --stall */
 };
 
 static struct slot slots[MAX_SLOTS];
@@ -169,6 +176,9 @@ static struct rte_mempool *pool;
 static sem_t hp_sem;			/* serialises EAL hot-plug calls */
 static volatile sig_atomic_t got_signal;
 static volatile sig_atomic_t want_stats;
+static volatile sig_atomic_t want_stall_toggle;
+static const char *stall_list;		/* vdev names stalled by SIGUSR2 */
+static bool stalled;
 static _Atomic int quit;
 
 static void
@@ -176,6 +186,8 @@ on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		want_stats = 1;
+	else if (sig == SIGUSR2)
+		want_stall_toggle = 1;
 	else
 		got_signal = sig;
 }
@@ -301,10 +313,13 @@ split_args(int argc, char **argv, int *eal_argc, char **eal_argv)
 		int used = 1;
 
 		if (strcmp(argv[i], "--") == 0) {
-			if (i + 1 < argc) {
-				fprintf(stderr, "vm-bridge: no application options are accepted\n");
+			if (i + 1 < argc && (strcmp(argv[i + 1], "--stall") != 0 ||
+					     i + 3 != argc)) {
+				fprintf(stderr, "vm-bridge: the only application option is --stall VDEV[,VDEV...]\n");
 				return -1;
 			}
+			if (i + 1 < argc)
+				stall_list = argv[i + 2];
 			break;
 		}
 		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc) {
@@ -549,6 +564,8 @@ fwd(struct slot *src, struct slot *dst)
 
 	if (atomic_load_explicit(&src->state, memory_order_acquire) != ST_ACTIVE)
 		return 0;
+	if (unlikely(stalled && src->stall))
+		return 0;	/* the guest does not read this port */
 	n = rte_eth_rx_burst((uint16_t)atomic_load_explicit(&src->port,
 			     memory_order_relaxed), 0, bufs, BURST);
 	if (n == 0)
@@ -594,6 +611,35 @@ housekeeping(void)
 		    S_ISSOCK(st.st_mode))
 			release_token(s);
 	}
+}
+
+/* Is @name one of the comma-separated names in @list? */
+static bool
+in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		if (len == n && strncmp(p, name, n) == 0)
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+static void
+toggle_stall(void)
+{
+	unsigned int i;
+
+	stalled = !stalled;
+	for (i = 0; i < nb_slots; i++)
+		if (slots[i].stall)
+			out("STALL %s %s", slots[i].name, stalled ? "on" : "off");
 }
 
 static bool
@@ -690,11 +736,29 @@ main(int argc, char **argv)
 	eal_argv = calloc((size_t)argc + 1, sizeof(*eal_argv));
 	if (eal_argv == NULL)
 		return 1;
-	if (split_args(argc, argv, &eal_argc, eal_argv) < 0)
+	if (split_args(argc, argv, &eal_argc, eal_argv) < 0) {
+		free(eal_argv);
 		return 1;
+	}
+	if (stall_list == NULL)
+		stall_list = getenv("VM_BRIDGE_STALL");
+	if (stall_list != NULL && *stall_list != '\0') {
+		unsigned int found = 0;
+
+		for (i = 0; i < nb_slots; i++) {
+			slots[i].stall = in_list(stall_list, slots[i].name);
+			found += slots[i].stall;
+		}
+		if (found == 0) {
+			fprintf(stderr, "vm-bridge: stall: no --vdev named in '%s'\n", stall_list);
+			free(eal_argv);
+			return 1;
+		}
+	}
 	if (nb_slots < 2 || nb_slots % 2 != 0) {
 		fprintf(stderr, "vm-bridge: need an even number (>= 2) of --vdev ports, got %u\n",
 			nb_slots);
+		free(eal_argv);
 		return 1;
 	}
 
@@ -705,6 +769,7 @@ main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sigs, &oldsigs);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;	/* no SA_RESTART */
@@ -712,11 +777,13 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
 	prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);	/* precise short sleeps */
 
 	ret = rte_eal_init(eal_argc, eal_argv);
 	if (ret < 0) {
 		fprintf(stderr, "vm-bridge: rte_eal_init failed: %s\n", rte_strerror(rte_errno));
+		free(eal_argv);
 		return 1;
 	}
 	if (sem_init(&hp_sem, 0, 1) != 0) {
@@ -784,6 +851,10 @@ main(int argc, char **argv)
 	while (!got_signal) {
 		unsigned int nb = 0, p;
 
+		if (unlikely(want_stall_toggle)) {
+			want_stall_toggle = 0;
+			toggle_stall();
+		}
 		for (p = 0; p + 1 < nb_slots; p += 2) {
 			nb += fwd(&slots[p], &slots[p + 1]);
 			nb += fwd(&slots[p + 1], &slots[p]);
@@ -831,5 +902,6 @@ cleanup:
 			unlink(slots[i].path);
 	}
 	rte_eal_cleanup();
+	free(eal_argv);
 	return rc;
 }
