@@ -6,6 +6,7 @@ pkgs=(
 	build-essential pkg-config meson ninja-build python3
 	libdpdk-dev dpdk dpdk-dev libyaml-dev libjansson-dev libcunit1-dev
 	iproute2 iputils-ping ethtool procps tcpdump tshark python3-scapy jq
+	clang-14 libclang-rt-14-dev   # fuzz targets: clang's libFuzzer and sanitizer runtimes
 )
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

@@ -24,7 +24,7 @@ replica(struct dp_lcore *c, struct rte_mbuf *m)
 void
 dp_flood(struct dp_lcore *c, struct rte_mbuf *m, const struct pol_vnet *v, bool to_tunnels)
 {
-	uint16_t in_port = dp_meta(m)->in_port;
+	uint16_t in_port = dp_meta(m)->in_port, members = 0;
 	struct rte_mbuf *r;
 
 	DP_TRACE(c, "flood", "network %s: a copy to each of %u other member port(s) and %u tunnel "
@@ -34,14 +34,19 @@ dp_flood(struct dp_lcore *c, struct rte_mbuf *m, const struct pol_vnet *v, bool 
 	for (uint16_t i = 0; i < v->n_flood_ports; i++) {
 		if (v->flood_ports[i] == in_port)
 			continue;
+		members++;
 		r = replica(c, m);
 		if (r != NULL)
 			dp_tx_enqueue(c, v->flood_ports[i], r);
 	}
 	for (uint16_t i = 0; to_tunnels && i < v->n_flood_tunnels; i++) {
+		members++;
 		r = replica(c, m);
 		if (r != NULL)
 			dp_vxlan_encap_one(c, r, v->flood_tunnels[i]);
 	}
-	rte_pktmbuf_free(m);
+	if (members == 0)   /* the sender is alone in its network */
+		dp_drop(c, m, DP_DROP_FLOOD_NO_MEMBERS);
+	else
+		rte_pktmbuf_free(m);   /* its copies went out (or were counted) */
 }
