@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine (as root): install
 # dependencies, reserve hugepages, build, run the unit and integration
-# tests, then the unit tests and two integration tests (two_hosts,
-# cli_robustness) again built with ASan and UBSan, then the
-# libFuzzer targets (tests/fuzz, docs/fuzzing.md) for a short budget each.
+# tests, then the unit and integration tests again built with ASan and
+# UBSan, then the libFuzzer targets (tests/fuzz, docs/fuzzing.md) for a short budget each.
 # Arguments go to the first `meson test` (e.g. --suite unit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +26,7 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 VS_SANITIZER=1 \
 	meson test -C build-asan --print-errorlogs --num-processes 1 \
-		--logbase asan-integration two_hosts cli_robustness
+		--logbase asan-integration --suite integration
 
 # The fuzz targets: clang-14, ASan+UBSan+libFuzzer; only the fuzz suite
 # (the unit tests ran twice above).

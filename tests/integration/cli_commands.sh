@@ -632,6 +632,12 @@ refused "usage: log/level \[MODULE\] LEVEL" log level
 refused "usage: log/level \[MODULE\] LEVEL" log level ctl info extra
 pass "log level: one module (takes effect), all, a DPDK log type; bad level or module refused"
 
+# --- debug -------------------------------------------------------------------------------------
+both debug stall-control 0
+jhas '.stalled_seconds == 0'
+hhas '^stalled_seconds: +0$'
+refused "is not a number of seconds from 0 to 60" debug stall-control 61
+
 # --- trace (when the daemon has it) -----------------------------------------------------------
 if [ "$have_trace" = 1 ]; then
 	# a dry run: nothing is sent and no counter of the switch moves
