@@ -31,8 +31,7 @@ TRANSCRIPT=${VS_CLI_TRANSCRIPT:-}
 
 # --- underlay: a veth into namespace ul, whose kernel is the remote host -----
 vs_netns "ul$S"
-vs_veth "vC$S" "uC$S" "ul$S"
-sysctl -qw "net.ipv4.conf.vC$S.arp_ignore=8"
+vs_dpdk_veth "vC$S" "uC$S" "ul$S"
 ip -n "ul$S" addr add 198.51.100.2/24 dev "uC$S"
 ip -n "ul$S" addr add 198.51.100.3/24 dev "uC$S"
 

@@ -27,8 +27,7 @@ SOCK=$VS_TMP/ctl/r.sock    # its directory does not exist yet: the switch create
 
 # --- one switch, its physical port on a veth into a namespace ---------------
 vs_netns "ul$S"
-vs_veth "vR$S" "uR$S" "ul$S"
-sysctl -qw "net.ipv4.conf.vR$S.arp_ignore=8"
+vs_dpdk_veth "vR$S" "uR$S" "ul$S"
 ip -n "ul$S" addr add 198.51.100.2/24 dev "uR$S"
 
 write_config() { # file prefix socket [physical port: yes|no]

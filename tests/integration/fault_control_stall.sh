@@ -11,14 +11,7 @@ CTL=$VS_BUILD/vswitchctl
 SW=$VS_BUILD/dpdk-vswitch
 S=$VS_SUFFIX
 
-vs_netns "ul$S"
-vs_veth "vA$S" "uA$S" "ul$S"
-vs_veth "vB$S" "uB$S" "ul$S"
-for i in "vA$S" "vB$S"; do sysctl -qw "net.ipv4.conf.$i.arp_ignore=8"; ip link set "$i" mtu 1600; done
-ip -n "ul$S" link set "uA$S" mtu 1600
-ip -n "ul$S" link set "uB$S" mtu 1600
-vs_bridge "ul$S" "br$S" "uA$S" "uB$S"
-ip -n "ul$S" link set "br$S" mtu 1600
+vs_underlay "ul$S" "br$S" 1600 "vA$S:uA$S" "vB$S:uB$S"
 
 config() { # host ip ifname local_vm local_mac local_ip remote_vm remote_mac remote_ip remote_tep
 	cat > "$VS_TMP/$1.yaml" <<EOF

@@ -17,11 +17,7 @@ CTL=$VS_BUILD/vswitchctl
 SW=$VS_BUILD/dpdk-vswitch
 S=$VS_SUFFIX
 
-vs_netns "ul$S"
-vs_veth "vA$S" "uA$S" "ul$S"
-vs_veth "vB$S" "uB$S" "ul$S"
-for i in "vA$S" "vB$S"; do sysctl -qw "net.ipv4.conf.$i.arp_ignore=8"; done
-vs_bridge "ul$S" "br$S" "uA$S" "uB$S"
+vs_underlay "ul$S" "br$S" 1500 "vA$S:uA$S" "vB$S:uB$S"
 
 write_config() { # host ip ifname lcores peer_ip local_mac peer_mac port peer_port
 	cat > "$VS_TMP/$1.yaml" <<EOF

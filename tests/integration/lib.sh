@@ -165,6 +165,34 @@ vs_veth() {
 
 # vs_bridge NS BR IF...: Linux bridge in NS (STP and multicast snooping
 # off) enslaving the given interfaces of NS ("" = root ns)
+# vs_dpdk_veth ROOT PEER NS [MTU]: a veth whose root-namespace end ROOT a
+# DPDK af_packet port uses, PEER moved into NS.  The root kernel must not
+# answer ARP on ROOT for addresses it owns elsewhere (this machine's eth0
+# may sit on a test network), so arp_ignore=8 there.
+vs_dpdk_veth() {
+	local root=${1:?vs_dpdk_veth ROOT PEER NS [MTU]} peer=${2:?} ns=${3:?} mtu=${4:-}
+	vs_veth "$root" "$peer" "$ns"
+	sysctl -qw "net.ipv4.conf.$root.arp_ignore=8"
+	if [ -n "$mtu" ]; then
+		ip link set "$root" mtu "$mtu"
+		ip -n "$ns" link set "$peer" mtu "$mtu"
+	fi
+}
+
+# vs_underlay NS BR MTU ROOT:PEER...: the underlay switch of a test: netns NS
+# holding bridge BR, and one vs_dpdk_veth per host with its PEER on BR.
+vs_underlay() {
+	local ns=${1:?vs_underlay NS BR MTU ROOT:PEER...} br=${2:?} mtu=${3:?} pair peers=()
+	shift 3
+	vs_netns "$ns"
+	for pair in "$@"; do
+		vs_dpdk_veth "${pair%%:*}" "${pair#*:}" "$ns" "$mtu"
+		peers+=("${pair#*:}")
+	done
+	vs_bridge "$ns" "$br" "${peers[@]}"
+	ip -n "$ns" link set "$br" mtu "$mtu"
+}
+
 vs_bridge() {
 	local ns=$1 br=${2:?vs_bridge NS BR IF...} ifn
 	shift 2

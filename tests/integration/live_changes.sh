@@ -29,15 +29,7 @@ IPA=198.51.100.1
 IPB=198.51.100.2
 
 # --- underlay: a bridge in namespace ul, one veth per host -------------------
-vs_netns "ul$S"
-vs_veth "vA$S" "uA$S" "ul$S"
-vs_veth "vB$S" "uB$S" "ul$S"
-# The root namespace's ends belong to DPDK: its kernel must not answer ARP
-# there for addresses it owns elsewhere.
-for i in "vA$S" "vB$S"; do sysctl -qw "net.ipv4.conf.$i.arp_ignore=8"; done
-vs_bridge "ul$S" "br$S" "uA$S" "uB$S"
-for i in "vA$S" "vB$S"; do ip link set "$i" mtu 1600; done
-for i in "uA$S" "uB$S" "br$S"; do ip -n "ul$S" link set "$i" mtu 1600; done
+vs_underlay "ul$S" "br$S" 1600 "vA$S:uA$S" "vB$S:uB$S"
 
 # --- configurations ---------------------------------------------------------
 write_config() { # host ip ifname

@@ -30,8 +30,7 @@ ROUNDS=${PERSIST_ROUNDS:-20}
 
 # --- underlay: one veth, the peer in a namespace ------------------------------
 vs_netns "ul$S"
-vs_veth "vP$S" "uP$S" "ul$S"
-sysctl -qw "net.ipv4.conf.vP$S.arp_ignore=8"
+vs_dpdk_veth "vP$S" "uP$S" "ul$S"
 ip -n "ul$S" addr add 198.51.100.2/24 dev "uP$S"
 
 mkdir -p "$VS_TMP/vm"

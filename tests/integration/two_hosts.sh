@@ -22,20 +22,11 @@ SW=$VS_BUILD/dpdk-vswitch
 S=$VS_SUFFIX
 
 # --- underlay: a bridge in namespace ul, one veth per host -------------------
-vs_netns "ul$S"
+vs_underlay "ul$S" "br$S" 1600 "vA$S:uA$S" "vB$S:uB$S"
+# host K (the kernel's VXLAN) on the same bridge, from its own namespace
 vs_netns "k$S"
-vs_veth "vA$S" "uA$S" "ul$S"
-vs_veth "vB$S" "uB$S" "ul$S"
 vs_veth "vK$S" "uK$S" "ul$S" "k$S"
-# The root namespace's ends belong to DPDK: its kernel must not answer ARP
-# there for addresses it owns elsewhere.
-for i in "vA$S" "vB$S"; do sysctl -qw "net.ipv4.conf.$i.arp_ignore=8"; done
-vs_bridge "ul$S" "br$S" "uA$S" "uB$S" "uK$S"
-for i in "vA$S" "vB$S"; do ip link set "$i" mtu 1600; done
-ip -n "ul$S" link set "uA$S" mtu 1600
-ip -n "ul$S" link set "uB$S" mtu 1600
-ip -n "ul$S" link set "uK$S" mtu 1600
-ip -n "ul$S" link set "br$S" mtu 1600
+ip -n "ul$S" link set "uK$S" mtu 1600 master "br$S" up
 ip -n "k$S" link set "vK$S" mtu 1600
 
 # --- host K: the kernel's VXLAN, VNI 100, remote = switch A ------------------
