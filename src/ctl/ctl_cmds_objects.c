@@ -8,101 +8,10 @@
 #include <string.h>
 
 #include "ctl_cmds.h"
+#include "ctl_cmds_util.h"
 #include "ctl_ports.h"
 #include "ctl_server.h"
 #include "ctl_switch.h"
-
-static const char *
-arg(json_t *args, size_t i)
-{
-	return json_string_value(json_array_get(args, i));
-}
-
-/* Options are key=value words after the positional arguments; every one
- * must be in @allowed.  Returns 0 or -EINVAL with @err. */
-static int
-check_opts(json_t *args, size_t from, const char *const *allowed, char *err, size_t errlen)
-{
-	for (size_t i = from; i < json_array_size(args); i++) {
-		const char *a = arg(args, i), *eq = strchr(a, '=');
-		bool ok = false;
-
-		for (const char *const *k = allowed; eq != NULL && *k != NULL; k++)
-			ok |= strlen(*k) == (size_t)(eq - a) && strncmp(a, *k, eq - a) == 0;
-		if (!ok) {
-			snprintf(err, errlen, "unexpected argument '%s'", a);
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
-/* Value of option @key=..., or NULL. */
-static const char *
-opt(json_t *args, size_t from, const char *key)
-{
-	size_t len = strlen(key);
-
-	for (size_t i = from; i < json_array_size(args); i++) {
-		const char *a = arg(args, i);
-
-		if (strncmp(a, key, len) == 0 && a[len] == '=')
-			return a + len + 1;
-	}
-	return NULL;
-}
-
-static int
-parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out, const char *what,
-	   char *err, size_t errlen)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < min || v > max || s[0] == '-') {
-		snprintf(err, errlen, "%s: '%s' is not a number from %lu to %lu", what, s, min, max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-copy_name(char *dst, size_t size, const char *s, const char *what, char *err, size_t errlen)
-{
-	if (strlen(s) >= size) {
-		snprintf(err, errlen, "%s '%s' is longer than %zu characters", what, s, size - 1);
-		return -EINVAL;
-	}
-	snprintf(dst, size, "%s", s);
-	return 0;
-}
-
-/* Parse "a,b,c" into @n items of @size bytes at @out (at most @max),
- * each with @parse.  Returns 0 or -EINVAL with @err. */
-static int
-parse_list(const char *csv, void *out, size_t size, unsigned *n, unsigned max,
-	   int (*parse)(const char *, void *), const char *what, const char *expect,
-	   char *err, size_t errlen)
-{
-	char buf[1024], *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", csv);
-	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-		if (*n == max) {
-			snprintf(err, errlen, "%s: at most %u", what, max);
-			return -EINVAL;
-		}
-		if (parse(t, (char *)out + (size_t)*n * size) < 0) {
-			snprintf(err, errlen, "%s: '%s' is not %s", what, t, expect);
-			return -EINVAL;
-		}
-		(*n)++;
-	}
-	return 0;
-}
 
 static int
 parse_prefix(const char *s, void *p)
@@ -116,45 +25,13 @@ parse_ip(const char *s, void *ip)
 	return ctl_parse_ip(s, ip);
 }
 
-/* Apply @next (which this function owns) and answer with what changed. */
 static int
-commit(struct ctl_config *next, const char *what, const char *name, json_t **result,
-       char *err, size_t errlen)
+parse_name(const char *s, void *dst)
 {
-	int ret = ctl_switch_change(next, err, errlen);
-
-	if (ret < 0) {
-		ctl_config_free(next);
-		return ret;
-	}
-	*result = json_pack("{s:s, s:s}", what, name, "status", "applied");
+	if (strlen(s) >= CTL_NAME_MAX)
+		return -EINVAL;
+	memcpy(dst, s, strlen(s) + 1);
 	return 0;
-}
-
-static struct ctl_config *
-editable(char *err, size_t errlen)
-{
-	struct ctl_config *c = ctl_config_dup(ctl_switch_config());
-
-	if (c == NULL)
-		snprintf(err, errlen, "out of memory");
-	return c;
-}
-
-/* The element of @arr (JSON objects) whose "name" is @name, as a new reference. */
-static json_t *
-find_named(json_t *arr, const char *name)
-{
-	size_t i;
-	json_t *o, *found = NULL;
-
-	json_array_foreach(arr, i, o)
-		if (strcmp(json_string_value(json_object_get(o, "name")), name) == 0) {
-			found = json_incref(o);
-			break;
-		}
-	json_decref(arr);
-	return found;
 }
 
 /* ---- ports ---- */
@@ -170,11 +47,11 @@ cmd_port_list(json_t *args, json_t **result, char *err, size_t errlen)
 static int
 cmd_port_show(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	const char *name = arg(args, 0);
+	const char *name = ctl_arg(args, 0);
 	int idx = ctl_port_find(name);
 	json_t *p;
 
-	if (idx < 0 || (p = find_named(ctl_json_ports(), name)) == NULL) {
+	if (idx < 0 || (p = ctl_find_named(ctl_json_ports(), name)) == NULL) {
 		snprintf(err, errlen, "no port '%s'", name);
 		return -ENOENT;
 	}
@@ -187,15 +64,15 @@ static int
 cmd_port_add(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	static const char *const allowed[] = { "mode", "queues", "vm", NULL };
-	const char *name = arg(args, 0), *mode = opt(args, 2, "mode");
-	const char *queues = opt(args, 2, "queues"), *vm = opt(args, 2, "vm");
+	const char *name = ctl_arg(args, 0), *mode = ctl_opt(args, 2, "mode");
+	const char *queues = ctl_opt(args, 2, "queues"), *vm = ctl_opt(args, 2, "vm");
 	struct ctl_config *next;
 	struct ctl_vhost_port *p;
-	int ret = check_opts(args, 2, allowed, err, errlen);
+	int ret = ctl_check_opts(args, 2, allowed, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	next = editable(err, errlen);
+	next = ctl_editable(err, errlen);
 	if (next == NULL)
 		return -ENOMEM;
 	if (next->n_vhost == CTL_MAX_VHOST) {
@@ -207,13 +84,13 @@ cmd_port_add(json_t *args, json_t **result, char *err, size_t errlen)
 	memset(p, 0, sizeof(*p));
 	p->mode = CTL_VHOST_CLIENT;
 	p->queues = 1;
-	if ((ret = copy_name(p->name, sizeof(p->name), name, "port name", err, errlen)) < 0 ||
-	    (ret = copy_name(p->socket, sizeof(p->socket), arg(args, 1), "socket path", err,
+	if ((ret = ctl_copy_name(p->name, sizeof(p->name), name, "port name", err, errlen)) < 0 ||
+	    (ret = ctl_copy_name(p->socket, sizeof(p->socket), ctl_arg(args, 1), "socket path", err,
 			     errlen)) < 0 ||
-	    (ret = copy_name(p->vm, sizeof(p->vm), vm ? vm : name, "VM name", err, errlen)) < 0)
+	    (ret = ctl_copy_name(p->vm, sizeof(p->vm), vm ? vm : name, "VM name", err, errlen)) < 0)
 		goto fail;
 	if (queues != NULL &&
-	    (ret = parse_uint(queues, 1, 16, &p->queues, "queues", err, errlen)) < 0)
+	    (ret = ctl_parse_uint(queues, 1, 16, &p->queues, "queues", err, errlen)) < 0)
 		goto fail;
 	if (mode != NULL) {
 		if (strcmp(mode, "client") == 0) {
@@ -228,7 +105,7 @@ cmd_port_add(json_t *args, json_t **result, char *err, size_t errlen)
 	}
 	p->file = next->file;
 	next->n_vhost++;
-	return commit(next, "port", name, result, err, errlen);
+	return ctl_commit(next, "port", name, result, err, errlen);
 fail:
 	ctl_config_free(next);
 	return ret;
@@ -237,8 +114,8 @@ fail:
 static int
 cmd_port_del(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	const char *name = arg(args, 0);
-	struct ctl_config *next = editable(err, errlen);
+	const char *name = ctl_arg(args, 0);
+	struct ctl_config *next = ctl_editable(err, errlen);
 	unsigned i;
 
 	if (next == NULL)
@@ -262,7 +139,7 @@ cmd_port_del(json_t *args, json_t **result, char *err, size_t errlen)
 		}
 	memmove(&next->vhost[i], &next->vhost[i + 1], (next->n_vhost - i - 1) * sizeof(next->vhost[0]));
 	next->n_vhost--;
-	return commit(next, "port", name, result, err, errlen);
+	return ctl_commit(next, "port", name, result, err, errlen);
 }
 
 /* ---- virtual networks ---- */
@@ -276,26 +153,62 @@ find_vnet(const struct ctl_config *c, const char *name)
 	return NULL;
 }
 
+static json_t *endpoints_json(uint32_t vni);
+
+/* The logical side the datapath tables do not carry: tenant and gateways. */
+static void
+vnet_decorate(json_t *o, const struct ctl_config *c)
+{
+	const struct ctl_vnet *v = find_vnet(c, json_string_value(json_object_get(o, "name")) ?
+					       json_string_value(json_object_get(o, "name")) : "");
+	json_t *gws = json_array();
+
+	for (unsigned i = 0; v != NULL && i < v->n_subnets; i++) {
+		char buf[INET6_ADDRSTRLEN];
+		const struct ctl_ip *g = &v->gateways[i];
+
+		if (g->family == 0 ||
+		    inet_ntop(g->family, g->family == AF_INET ? (const void *)&g->v4 :
+			      (const void *)g->v6, buf, sizeof(buf)) == NULL)
+			json_array_append_new(gws, json_null());
+		else
+			json_array_append_new(gws, json_string(buf));
+	}
+	json_object_set_new(o, "tenant", v && v->tenant[0] ? json_string(v->tenant) : json_null());
+	json_object_set_new(o, "gateways", gws);
+}
+
+static json_t *
+vnets_json(void)
+{
+	json_t *arr = ctl_json_vnets(), *o;
+	size_t i;
+
+	json_array_foreach(arr, i, o)
+		vnet_decorate(o, ctl_switch_config());
+	return arr;
+}
+
 static int
 cmd_vnet_list(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	(void)args; (void)err; (void)errlen;
-	*result = json_pack("{s:o}", "networks", ctl_json_vnets());
+	*result = json_pack("{s:o}", "networks", vnets_json());
 	return 0;
 }
 
 static int
 cmd_vnet_show(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	const char *name = arg(args, 0);
+	const char *name = ctl_arg(args, 0);
 	const struct ctl_vnet *v = find_vnet(ctl_switch_config(), name);
 	json_t *o;
 
-	if (v == NULL || (o = find_named(ctl_json_vnets(), name)) == NULL) {
+	if (v == NULL || (o = ctl_find_named(vnets_json(), name)) == NULL) {
 		snprintf(err, errlen, "no network '%s'", name);
 		return -ENOENT;
 	}
-	json_object_set_new(o, "endpoints", ctl_json_endpoints(v->vni));
+	json_object_set_new(o, "endpoints", endpoints_json(v->vni));
 	*result = o;
 	return 0;
 }
@@ -314,19 +227,32 @@ parse_bool(const char *s, bool *out, const char *what, char *err, size_t errlen)
 	return 0;
 }
 
+/* A gateway, or "-" for a subnet without one. */
+static int
+parse_gateway(const char *s, void *ip)
+{
+	if (strcmp(s, "-") == 0) {
+		memset(ip, 0, sizeof(struct ctl_ip));
+		return 0;
+	}
+	return ctl_parse_ip(s, ip);
+}
+
 static int
 cmd_vnet_add(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	static const char *const allowed[] = { "subnets", "flood", NULL };
-	const char *name = arg(args, 0), *subnets = opt(args, 2, "subnets");
-	const char *flood = opt(args, 2, "flood");
+	static const char *const allowed[] = { "subnets", "flood", "tenant", "gateways", NULL };
+	const char *name = ctl_arg(args, 0), *subnets = ctl_opt(args, 2, "subnets");
+	const char *flood = ctl_opt(args, 2, "flood"), *tenant = ctl_opt(args, 2, "tenant");
+	const char *gateways = ctl_opt(args, 2, "gateways");
+	unsigned n_gw = 0;
 	struct ctl_config *next;
 	struct ctl_vnet *grown, *v;
-	int ret = check_opts(args, 2, allowed, err, errlen);
+	int ret = ctl_check_opts(args, 2, allowed, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	next = editable(err, errlen);
+	next = ctl_editable(err, errlen);
 	if (next == NULL)
 		return -ENOMEM;
 	grown = realloc(next->vnets, (next->n_vnets + 1) * sizeof(*grown));
@@ -339,17 +265,32 @@ cmd_vnet_add(json_t *args, json_t **result, char *err, size_t errlen)
 	v = &next->vnets[next->n_vnets];
 	memset(v, 0, sizeof(*v));
 	v->file = next->file;
-	if ((ret = copy_name(v->name, sizeof(v->name), name, "network name", err, errlen)) < 0 ||
-	    (ret = parse_uint(arg(args, 1), 1, 16777215, &v->vni, "vni", err, errlen)) < 0 ||
+	if ((ret = ctl_copy_name(v->name, sizeof(v->name), name, "network name", err, errlen)) < 0 ||
+	    (ret = ctl_parse_uint(ctl_arg(args, 1), 1, 16777215, &v->vni, "vni", err, errlen)) < 0 ||
 	    (flood && (ret = parse_bool(flood, &v->flood, "flood", err, errlen)) < 0))
 		goto fail;
 	if (subnets != NULL &&
-	    (ret = parse_list(subnets, v->subnets, sizeof(v->subnets[0]), &v->n_subnets,
+	    (ret = ctl_parse_csv(subnets, v->subnets, sizeof(v->subnets[0]), &v->n_subnets,
 			      CTL_MAX_SUBNETS, parse_prefix, "subnets", "an address/length prefix",
 			      err, errlen)) < 0)
 		goto fail;
+	if (tenant != NULL &&
+	    (ret = ctl_copy_name(v->tenant, sizeof(v->tenant), tenant, "tenant name", err,
+				 errlen)) < 0)
+		goto fail;
+	if (gateways != NULL &&
+	    (ret = ctl_parse_csv(gateways, v->gateways, sizeof(v->gateways[0]), &n_gw,
+				 CTL_MAX_SUBNETS, parse_gateway, "gateways", "an IP address or '-'",
+				 err, errlen)) < 0)
+		goto fail;
+	if (gateways != NULL && n_gw != v->n_subnets) {
+		snprintf(err, errlen, "gateways: %u given for %u subnets (one per subnet, in order, "
+			 "'-' for none)", n_gw, v->n_subnets);
+		ret = -EINVAL;
+		goto fail;
+	}
 	next->n_vnets++;
-	return commit(next, "network", name, result, err, errlen);
+	return ctl_commit(next, "network", name, result, err, errlen);
 fail:
 	ctl_config_free(next);
 	return ret;
@@ -358,8 +299,8 @@ fail:
 static int
 cmd_vnet_del(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	const char *name = arg(args, 0);
-	struct ctl_config *next = editable(err, errlen);
+	const char *name = ctl_arg(args, 0);
+	struct ctl_config *next = ctl_editable(err, errlen);
 	const struct ctl_vnet *v;
 	unsigned i;
 
@@ -381,7 +322,7 @@ cmd_vnet_del(json_t *args, json_t **result, char *err, size_t errlen)
 	i = v - next->vnets;
 	memmove(&next->vnets[i], &next->vnets[i + 1], (next->n_vnets - i - 1) * sizeof(*v));
 	next->n_vnets--;
-	return commit(next, "network", name, result, err, errlen);
+	return ctl_commit(next, "network", name, result, err, errlen);
 }
 
 /* ---- endpoints ---- */
@@ -396,12 +337,52 @@ find_ep(const struct ctl_config *c, const char *name)
 }
 
 static int
+ep_name_cmp(const void *a, const void *b)
+{
+	const struct ctl_endpoint *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* The datapath's endpoint view with the groups each belongs to.  Endpoints
+ * are found through a sorted index: lists run to a million entries. */
+static json_t *
+endpoints_json(uint32_t vni)
+{
+	const struct ctl_config *c = ctl_switch_config();
+	json_t *arr = ctl_json_endpoints(vni), *o;
+	const struct ctl_endpoint **idx = malloc((c->n_endpoints + 1) * sizeof(*idx));
+	size_t i;
+
+	for (unsigned e = 0; idx != NULL && e < c->n_endpoints; e++)
+		idx[e] = &c->endpoints[e];
+	if (idx != NULL)
+		qsort(idx, c->n_endpoints, sizeof(*idx), ep_name_cmp);
+	json_array_foreach(arr, i, o) {
+		struct ctl_endpoint key;
+		const struct ctl_endpoint *kp = &key, **found = NULL;
+		const char *name = json_string_value(json_object_get(o, "name"));
+		json_t *groups = json_array();
+
+		if (idx != NULL && name != NULL && strlen(name) < sizeof(key.name)) {
+			strcpy(key.name, name);
+			found = bsearch(&kp, idx, c->n_endpoints, sizeof(*idx), ep_name_cmp);
+		}
+		for (unsigned g = 0; found != NULL && g < (*found)->n_groups; g++)
+			json_array_append_new(groups, json_string((*found)->groups[g]));
+		json_object_set_new(o, "groups", groups);
+	}
+	free(idx);
+	return arr;
+}
+
+static int
 cmd_ep_list(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	static const char *const allowed[] = { "vnet", NULL };
-	const char *vnet = opt(args, 0, "vnet");
+	const char *vnet = ctl_opt(args, 0, "vnet");
 	const struct ctl_vnet *v = NULL;
-	int ret = check_opts(args, 0, allowed, err, errlen);
+	int ret = ctl_check_opts(args, 0, allowed, err, errlen);
 
 	if (ret < 0)
 		return ret;
@@ -409,19 +390,19 @@ cmd_ep_list(json_t *args, json_t **result, char *err, size_t errlen)
 		snprintf(err, errlen, "no network '%s'", vnet);
 		return -ENOENT;
 	}
-	*result = json_pack("{s:o}", "endpoints", ctl_json_endpoints(v ? v->vni : UINT32_MAX));
+	*result = json_pack("{s:o}", "endpoints", endpoints_json(v ? v->vni : UINT32_MAX));
 	return 0;
 }
 
 static int
 cmd_ep_show(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	const char *name = arg(args, 0);
+	const char *name = ctl_arg(args, 0);
 	const struct ctl_endpoint *e = find_ep(ctl_switch_config(), name);
 	const struct ctl_vnet *v = e ? find_vnet(ctl_switch_config(), e->vnet) : NULL;
 	json_t *o;
 
-	if (v == NULL || (o = find_named(ctl_json_endpoints(v->vni), name)) == NULL) {
+	if (v == NULL || (o = ctl_find_named(endpoints_json(v->vni), name)) == NULL) {
 		snprintf(err, errlen, "no endpoint '%s'", name);
 		return -ENOENT;
 	}
@@ -434,7 +415,7 @@ cmd_ep_show(json_t *args, json_t **result, char *err, size_t errlen)
 static int
 set_location(struct ctl_endpoint *e, json_t *args, size_t from, char *err, size_t errlen)
 {
-	const char *port = opt(args, from, "port"), *tep = opt(args, from, "tep");
+	const char *port = ctl_opt(args, from, "port"), *tep = ctl_opt(args, from, "tep");
 	struct ctl_ip ip;
 
 	if ((port == NULL) == (tep == NULL)) {
@@ -444,7 +425,7 @@ set_location(struct ctl_endpoint *e, json_t *args, size_t from, char *err, size_
 	if (port != NULL) {
 		e->where = CTL_EP_LOCAL;
 		e->tep = 0;
-		return copy_name(e->port, sizeof(e->port), port, "port name", err, errlen);
+		return ctl_copy_name(e->port, sizeof(e->port), port, "port name", err, errlen);
 	}
 	if (ctl_parse_ip(tep, &ip) < 0 || ip.family != AF_INET) {
 		snprintf(err, errlen, "tep: '%s' is not an IPv4 address", tep);
@@ -459,15 +440,16 @@ set_location(struct ctl_endpoint *e, json_t *args, size_t from, char *err, size_
 static int
 cmd_ep_add(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	static const char *const allowed[] = { "port", "tep", "ips", NULL };
-	const char *name = arg(args, 0), *ips = opt(args, 3, "ips");
+	static const char *const allowed[] = { "port", "tep", "ips", "groups", NULL };
+	const char *name = ctl_arg(args, 0), *ips = ctl_opt(args, 3, "ips");
+	const char *groups = ctl_opt(args, 3, "groups");
 	struct ctl_config *next;
 	struct ctl_endpoint *grown, *e;
-	int ret = check_opts(args, 3, allowed, err, errlen);
+	int ret = ctl_check_opts(args, 3, allowed, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	next = editable(err, errlen);
+	next = ctl_editable(err, errlen);
 	if (next == NULL)
 		return -ENOMEM;
 	grown = realloc(next->endpoints, (next->n_endpoints + 1) * sizeof(*grown));
@@ -480,22 +462,27 @@ cmd_ep_add(json_t *args, json_t **result, char *err, size_t errlen)
 	e = &next->endpoints[next->n_endpoints];
 	memset(e, 0, sizeof(*e));
 	e->file = next->file;
-	if ((ret = copy_name(e->name, sizeof(e->name), name, "endpoint name", err, errlen)) < 0 ||
-	    (ret = copy_name(e->vnet, sizeof(e->vnet), arg(args, 2), "network name", err,
+	if ((ret = ctl_copy_name(e->name, sizeof(e->name), name, "endpoint name", err, errlen)) < 0 ||
+	    (ret = ctl_copy_name(e->vnet, sizeof(e->vnet), ctl_arg(args, 2), "network name", err,
 			     errlen)) < 0 ||
 	    (ret = set_location(e, args, 3, err, errlen)) < 0)
 		goto fail;
-	if (ctl_parse_mac(arg(args, 1), e->mac) < 0) {
-		snprintf(err, errlen, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", arg(args, 1));
+	if (ctl_parse_mac(ctl_arg(args, 1), e->mac) < 0) {
+		snprintf(err, errlen, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", ctl_arg(args, 1));
 		ret = -EINVAL;
 		goto fail;
 	}
 	if (ips != NULL &&
-	    (ret = parse_list(ips, e->ips, sizeof(e->ips[0]), &e->n_ips, CTL_MAX_EP_IPS,
+	    (ret = ctl_parse_csv(ips, e->ips, sizeof(e->ips[0]), &e->n_ips, CTL_MAX_EP_IPS,
 			      parse_ip, "ips", "an IP address", err, errlen)) < 0)
 		goto fail;
+	if (groups != NULL &&
+	    (ret = ctl_parse_csv(groups, e->groups, sizeof(e->groups[0]), &e->n_groups,
+				 CTL_MAX_EP_GROUPS, parse_name, "groups", "a group name", err,
+				 errlen)) < 0)
+		goto fail;
 	next->n_endpoints++;
-	return commit(next, "endpoint", name, result, err, errlen);
+	return ctl_commit(next, "endpoint", name, result, err, errlen);
 fail:
 	ctl_config_free(next);
 	return ret;
@@ -504,8 +491,8 @@ fail:
 static int
 cmd_ep_del(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	const char *name = arg(args, 0);
-	struct ctl_config *next = editable(err, errlen);
+	const char *name = ctl_arg(args, 0);
+	struct ctl_config *next = ctl_editable(err, errlen);
 	struct ctl_endpoint *e;
 
 	if (next == NULL)
@@ -518,21 +505,21 @@ cmd_ep_del(json_t *args, json_t **result, char *err, size_t errlen)
 	}
 	memmove(e, e + 1, (next->n_endpoints - (e - next->endpoints) - 1) * sizeof(*e));
 	next->n_endpoints--;
-	return commit(next, "endpoint", name, result, err, errlen);
+	return ctl_commit(next, "endpoint", name, result, err, errlen);
 }
 
 static int
 cmd_ep_move(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	static const char *const allowed[] = { "port", "tep", NULL };
-	const char *name = arg(args, 0);
+	const char *name = ctl_arg(args, 0);
 	struct ctl_config *next;
 	struct ctl_endpoint *e;
-	int ret = check_opts(args, 1, allowed, err, errlen);
+	int ret = ctl_check_opts(args, 1, allowed, err, errlen);
 
 	if (ret < 0)
 		return ret;
-	next = editable(err, errlen);
+	next = ctl_editable(err, errlen);
 	if (next == NULL)
 		return -ENOMEM;
 	e = find_ep(next, name);
@@ -544,7 +531,7 @@ cmd_ep_move(json_t *args, json_t **result, char *err, size_t errlen)
 	ret = set_location(e, args, 1, err, errlen);
 	if (ret < 0)
 		goto fail;
-	return commit(next, "endpoint", name, result, err, errlen);
+	return ctl_commit(next, "endpoint", name, result, err, errlen);
 fail:
 	ctl_config_free(next);
 	return ret;
@@ -559,12 +546,14 @@ static const struct ctl_cmd cmds[] = {
 	  "remove a vhost-user port (no endpoint may be bound to it)" },
 	{ "vnet/list", "", 0, 0, cmd_vnet_list, "virtual networks" },
 	{ "vnet/show", "NAME", 1, 1, cmd_vnet_show, "one virtual network and its endpoints" },
-	{ "vnet/add", "NAME VNI [subnets=CIDR,...] [flood=true|false]", 2, 4, cmd_vnet_add,
-	  "add a virtual network" },
+	{ "vnet/add", "NAME VNI [subnets=CIDR,...] [flood=true|false] [tenant=T] "
+	  "[gateways=IP|-,...]", 2, 6, cmd_vnet_add,
+	  "add a virtual network (gateways: one per subnet, in order, '-' for none)" },
 	{ "vnet/del", "NAME", 1, 1, cmd_vnet_del, "remove a virtual network with no endpoints" },
 	{ "endpoint/list", "[vnet=NAME]", 0, 1, cmd_ep_list, "endpoints and where they live" },
 	{ "endpoint/show", "NAME", 1, 1, cmd_ep_show, "one endpoint" },
-	{ "endpoint/add", "NAME MAC VNET port=PORT|tep=IPV4 [ips=IP,...]", 4, 5, cmd_ep_add,
+	{ "endpoint/add", "NAME MAC VNET port=PORT|tep=IPV4 [ips=IP,...] [groups=G,...]", 4, 6,
+	  cmd_ep_add,
 	  "add an endpoint: a VM's interface, local (port=) or behind a tunnel endpoint (tep=)" },
 	{ "endpoint/del", "NAME", 1, 1, cmd_ep_del, "remove an endpoint" },
 	{ "endpoint/move", "NAME port=PORT|tep=IPV4", 2, 2, cmd_ep_move,

@@ -43,7 +43,10 @@
 #define CFG_STATE_VERSION 1
 
 /* Lists whose sequence node is remembered for errors found by cross-checks. */
-enum cfg_slot { CFG_S_PHYS, CFG_S_VHOST, CFG_S_VNET, CFG_S_EP, CFG_S_COUNT };
+enum cfg_slot {
+	CFG_S_PHYS, CFG_S_VHOST, CFG_S_VNET, CFG_S_EP, CFG_S_TENANT, CFG_S_GROUP, CFG_S_POLICY,
+	CFG_S_COUNT
+};
 
 struct cfg_ctx {
 	const char *file;                  /* name used in messages */
@@ -75,6 +78,10 @@ enum cfg_type {
 	CFG_STR_LIST,     /* CFG_STR items: char[max_n][size], unsigned count at aux */
 	CFG_IP_LIST,      /* IPv4/IPv6 addresses: struct ctl_ip[max_n], unsigned count at aux */
 	CFG_PREFIX_LIST,  /* CIDR prefixes: struct ctl_prefix[max_n], unsigned count at aux */
+	CFG_SUBNETS,      /* CFG_PREFIX_LIST whose items may be {prefix, gateway}: struct
+			   * ctl_ip[max_n] gateways at off2 */
+	CFG_SELECTOR,     /* struct ctl_selector: `any` or {vm|group|vnet: NAME} or {any: true};
+			   * the owning policy's name at aux, for messages */
 	CFG_SECTION,      /* mapping described by `sub` (struct cfg_table), based at off */
 	CFG_LIST,         /* sequence of mappings described by `sub` (struct cfg_list) */
 	CFG_TYPE_COUNT
@@ -91,6 +98,7 @@ struct cfg_key {
 	size_t off;              /* destination, from the start of the object */
 	size_t size;             /* destination field (or list item) size in bytes */
 	size_t aux;              /* second destination: list count, prefix length */
+	size_t off2;             /* third destination: CFG_SUBNETS gateways */
 	long long min, max;      /* integer range; minimum string length */
 	unsigned min_n, max_n;   /* list length bounds (max_n 0: unbounded) */
 	long long def;           /* default of CFG_INT/CFG_BOOL/CFG_ENUM */
@@ -110,6 +118,8 @@ struct cfg_table {
 	 * (indexed like keys[]) holds its value nodes while parsing and is NULL
 	 * when checking an object built in memory. */
 	int (*check)(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals, void *obj);
+	/* Keys refused because they would name a physical location (D2). */
+	const char *const *physical;
 };
 
 struct cfg_list {
@@ -119,6 +129,10 @@ struct cfg_list {
 	size_t loc_name;                     /* the element's name, for messages */
 	size_t loc_file, loc_line, loc_col;  /* where an element records its position */
 	bool dynamic;                        /* array is malloc'd, its pointer at the key's off */
+	/* Logical model object: its enum ctl_origin at loc_origin decides
+	 * whether the state file keeps it (only CTL_FROM_CONFIG). */
+	bool model;
+	size_t loc_origin;
 };
 
 typedef int (*cfg_parse_fn)(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj);
@@ -141,7 +155,8 @@ static const struct cfg_type_ops cfg_types[CFG_TYPE_COUNT];
 
 static bool cfg_is_items(enum cfg_type t)
 {
-	return t == CFG_INT_LIST || t == CFG_STR_LIST || t == CFG_IP_LIST || t == CFG_PREFIX_LIST;
+	return t == CFG_INT_LIST || t == CFG_STR_LIST || t == CFG_IP_LIST || t == CFG_PREFIX_LIST ||
+	       t == CFG_SUBNETS;
 }
 
 /* ---- errors and document access ---------------------------------------- */
@@ -340,7 +355,8 @@ static struct cfg_at cfg_key_at(const struct cfg_at *obj, yaml_node_t **vals, un
 
 static const char *const cfg_slot_what[CFG_S_COUNT] = {
 	[CFG_S_PHYS] = "physical port", [CFG_S_VHOST] = "vhost port",
-	[CFG_S_VNET] = "virtual network", [CFG_S_EP] = "endpoint",
+	[CFG_S_VNET] = "virtual network", [CFG_S_EP] = "endpoint", [CFG_S_TENANT] = "tenant",
+	[CFG_S_GROUP] = "group", [CFG_S_POLICY] = "policy",
 };
 
 static const char *cfg_elem_name(const struct ctl_config *cfg, enum cfg_slot slot, size_t i)
@@ -352,6 +368,12 @@ static const char *cfg_elem_name(const struct ctl_config *cfg, enum cfg_slot slo
 		return cfg->vhost[i].name;
 	case CFG_S_VNET:
 		return cfg->vnets[i].name;
+	case CFG_S_TENANT:
+		return cfg->tenants[i].name;
+	case CFG_S_GROUP:
+		return cfg->groups[i].name;
+	case CFG_S_POLICY:
+		return cfg->policies[i].name;
 	default:
 		return cfg->endpoints[i].name;
 	}
@@ -453,6 +475,63 @@ int ctl_parse_prefix(const char *s, struct ctl_prefix *p)
 	out.len = (uint8_t)len;
 	*p = out;
 	return 0;
+}
+
+int ctl_parse_selector(const char *s, struct ctl_selector *sel)
+{
+	static const struct {
+		const char *prefix;
+		enum ctl_sel_kind kind;
+	} kinds[] = { { "vm:", CTL_SEL_VM }, { "group:", CTL_SEL_GROUP }, { "vnet:", CTL_SEL_VNET } };
+	struct ctl_selector out = { .kind = CTL_SEL_ANY };
+
+	if (s == NULL)
+		return -EINVAL;
+	if (strcmp(s, "any") == 0) {
+		*sel = out;
+		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		size_t pl = strlen(kinds[i].prefix);
+
+		if (strncmp(s, kinds[i].prefix, pl))
+			continue;
+		if (s[pl] == '\0' || strlen(s + pl) >= sizeof(out.name))
+			return -EINVAL;
+		out.kind = kinds[i].kind;
+		memcpy(out.name, s + pl, strlen(s + pl) + 1);
+		*sel = out;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void ctl_format_selector(const struct ctl_selector *sel, char *buf, size_t len)
+{
+	static const char *const kinds[] = {
+		[CTL_SEL_ANY] = "any", [CTL_SEL_VNET] = "vnet", [CTL_SEL_GROUP] = "group",
+		[CTL_SEL_VM] = "vm",
+	};
+
+	if (sel->kind == CTL_SEL_ANY)
+		snprintf(buf, len, "any");
+	else if ((unsigned)sel->kind < ARRAY_SIZE(kinds))
+		snprintf(buf, len, "%s:%.*s", kinds[sel->kind], CFG_NAME_LEN, sel->name);
+	else
+		snprintf(buf, len, "(selector kind %u)", (unsigned)sel->kind);
+}
+
+const char *ctl_action_name(enum ctl_action a)
+{
+	switch (a) {
+	case CTL_ACT_ALLOW:
+		return "allow";
+	case CTL_ACT_DENY:
+		return "deny";
+	case CTL_ACT_CHAIN:
+		return "chain";
+	}
+	return "?";
 }
 
 static bool cfg_family_ok(uint8_t family)
@@ -580,11 +659,21 @@ static int cfg_int_range(struct cfg_ctx *c, const struct cfg_key *k, const struc
 	return 0;
 }
 
+/* @x as stored in @k's field, sign-extended when the key allows negative values. */
+static long long cfg_sext(const struct cfg_key *k, unsigned long long x)
+{
+	if (k->min < 0 && k->size < 8 && ((x >> (k->size * 8 - 1)) & 1))
+		x |= ~0ULL << (k->size * 8);
+	return (long long)x;
+}
+
 static int cfg_check_int(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
 			 const void *obj, size_t i)
 {
 	unsigned long long x = cfg_load_uint(cfg_val(k, obj, i), k->size);
 
+	if (k->min < 0)
+		return cfg_int_range(c, k, at, cfg_sext(k, x));
 	if (x > (unsigned long long)k->max)
 		return cfg_report(c, at, "%s: %llu is out of range (%lld..%lld)", k->key, x, k->min,
 				  k->max);
@@ -594,7 +683,12 @@ static int cfg_check_int(struct cfg_ctx *c, const struct cfg_key *k, const struc
 static void cfg_format_int(const struct cfg_key *k, const void *obj, size_t i, char *buf,
 			   size_t len)
 {
-	snprintf(buf, len, "%llu", cfg_load_uint(cfg_val(k, obj, i), k->size));
+	unsigned long long x = cfg_load_uint(cfg_val(k, obj, i), k->size);
+
+	if (k->min < 0)
+		snprintf(buf, len, "%lld", cfg_sext(k, x));
+	else
+		snprintf(buf, len, "%llu", x);
 }
 
 static void cfg_format_bool(const struct cfg_key *k, const void *obj, size_t i, char *buf,
@@ -1168,6 +1262,10 @@ static void cfg_defaults(const struct cfg_table *t, void *obj)
 			if (k->def_str)
 				snprintf(dst, k->size, "%s", k->def_str);
 			break;
+		case CFG_MAC:
+			if (k->def_str)
+				ctl_parse_mac(k->def_str, (uint8_t *)dst);
+			break;
 		case CFG_SECTION:
 			cfg_defaults(k->sub, dst);
 			break;
@@ -1175,6 +1273,29 @@ static void cfg_defaults(const struct cfg_table *t, void *obj)
 			break;
 		}
 	}
+}
+
+/* Policies hold only logical references (D2): a host, port or NIC named in
+ * one is refused with this message, @thing saying what was found. */
+static int cfg_physical(struct cfg_ctx *c, const struct cfg_at *at, const char *policy,
+			const char *thing)
+{
+	static const char why[] = "is a physical location; policies name only VMs, groups and "
+				  "virtual networks";
+
+	if (at->node == NULL)   /* cfg_report() names the policy */
+		return cfg_report(c, at, "%s %s", thing, why);
+	if (policy && *policy)
+		return cfg_report(c, at, "policy '%.*s': %s %s", CFG_NAME_LEN, policy, thing, why);
+	return cfg_report(c, at, "policy: %s %s", thing, why);
+}
+
+static bool cfg_in_list(const char *const *list, const char *s)
+{
+	for (; list && *list; list++)
+		if (!strcmp(*list, s))
+			return true;
+	return false;
 }
 
 static int cfg_unknown_key(struct cfg_ctx *c, const struct cfg_table *t, yaml_node_t *kn)
@@ -1211,6 +1332,13 @@ static int cfg_parse_map(struct cfg_ctx *c, const struct cfg_table *t, yaml_node
 				return cfg_err(c, kn, "key in %s contains a NUL byte", t->what);
 			for (i = 0; i < t->n_keys && strcmp(cfg_str(kn), t->keys[i].key); i++)
 				;
+			if (i == t->n_keys && cfg_in_list(t->physical, cfg_str(kn))) {
+				char thing[80];
+				struct cfg_at ka = { .node = kn };
+
+				snprintf(thing, sizeof(thing), "'%.64s'", cfg_str(kn));
+				return cfg_physical(c, &ka, name, thing);
+			}
 			if (i == t->n_keys)
 				return cfg_unknown_key(c, t, kn);
 			if (keys[i])
@@ -1281,6 +1409,183 @@ static int cfg_parse_list(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_
 	return 0;
 }
 
+/* ---- subnets with gateways, policy selectors ----------------------------- */
+
+static const char *const cfg_sel_kinds[] = {
+	[CTL_SEL_ANY] = "any", [CTL_SEL_VNET] = "vnet", [CTL_SEL_GROUP] = "group",
+	[CTL_SEL_VM] = "vm", NULL,
+};
+
+/* Keys refused in a policy and in its selectors: physical locations (D2). */
+static const char *const cfg_physical_keys[] = {
+	"host", "tep", "ip", "ips", "address", "port", "nic", "mac", "interface", "device", NULL,
+};
+
+static const struct cfg_charset cfg_name_chars;
+
+/* A selector's name: a valid name, and never an address or a MAC in disguise. */
+static int cfg_sel_name_ok(struct cfg_ctx *c, const struct cfg_at *at, const char *side,
+			   const char *policy, enum ctl_sel_kind kind, const char *name)
+{
+	char key[32], thing[96];
+	struct ctl_ip ip;
+	uint8_t mac[6];
+	struct cfg_key nk = { .size = CTL_NAME_MAX, .min = 1, .chars = &cfg_name_chars };
+
+	if (ctl_parse_ip(name, &ip) == 0 || ctl_parse_mac(name, mac) == 0) {
+		snprintf(thing, sizeof(thing), "%s: '%.48s' (%s)", side, name,
+			 ctl_parse_ip(name, &ip) == 0 ? "an IP address" : "a MAC address");
+		return cfg_physical(c, at, policy, thing);
+	}
+	snprintf(key, sizeof(key), "%s.%s", side, cfg_sel_kinds[kind]);
+	nk.key = key;
+	return cfg_text_ok(c, &nk, at, name);
+}
+
+static int cfg_check_selector(struct cfg_ctx *c, const struct cfg_key *k, const struct cfg_at *at,
+			      const void *obj, size_t i)
+{
+	struct ctl_selector s;
+
+	(void)i;
+	memcpy(&s, (const char *)obj + k->off, sizeof(s));
+	if ((unsigned)s.kind > CTL_SEL_VM)
+		return cfg_report(c, at, "%s: selector kind %u is not one of any, vnet, group, vm",
+				  k->key, (unsigned)s.kind);
+	if (memchr(s.name, '\0', sizeof(s.name)) == NULL)
+		return cfg_report(c, at, "%s: too long (no terminating NUL in %zu bytes)", k->key,
+				  sizeof(s.name));
+	if (s.kind == CTL_SEL_ANY)
+		return s.name[0] ? cfg_report(c, at, "%s: 'any' takes no name", k->key) : 0;
+	return cfg_sel_name_ok(c, at, k->key, (const char *)obj + k->aux, s.kind, s.name);
+}
+
+static void cfg_format_selector(const struct cfg_key *k, const void *obj, size_t i, char *buf,
+				size_t len)
+{
+	struct ctl_selector s;
+
+	(void)i;
+	memcpy(&s, (const char *)obj + k->off, sizeof(s));
+	ctl_format_selector(&s, buf, len);
+}
+
+static int cfg_parse_selector(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
+{
+	struct ctl_selector sel = { .kind = CTL_SEL_ANY };
+	const char *policy = (const char *)obj + k->aux, *s = NULL;
+	yaml_node_t *given = NULL;
+	char buf[64];
+	int rc;
+
+	if (v->type == YAML_SCALAR_NODE && !strcmp(cfg_str(v), "any"))
+		goto out;
+	if (v->type != YAML_MAPPING_NODE)
+		return cfg_err(c, v, "%s: expected 'any' or a mapping with one of vm, group, vnet, "
+			       "any, got %s", k->key, cfg_got(v, buf, sizeof(buf)));
+	for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = cfg_node(c, p->key), *vn = cfg_node(c, p->value);
+		struct cfg_at at = { .node = kn };
+		unsigned kind;
+
+		if (kn->type != YAML_SCALAR_NODE ||
+		    strlen(cfg_str(kn)) != kn->data.scalar.length)
+			return cfg_err(c, kn, "%s: expected a key name, got %s", k->key,
+				       cfg_got(kn, buf, sizeof(buf)));
+		if (cfg_in_list(cfg_physical_keys, cfg_str(kn))) {
+			char thing[96];
+
+			snprintf(thing, sizeof(thing), "%s: '%.48s'", k->key, cfg_str(kn));
+			return cfg_physical(c, &at, policy, thing);
+		}
+		for (kind = 0; cfg_sel_kinds[kind] && strcmp(cfg_sel_kinds[kind], cfg_str(kn)); kind++)
+			;
+		if (cfg_sel_kinds[kind] == NULL)
+			return cfg_err(c, kn, "unknown key '%.64s' in %s (expected one of: vm, group, "
+				       "vnet, any)", cfg_str(kn), k->key);
+		if (given)
+			return cfg_err(c, kn, "%s: give exactly one of vm, group, vnet or any "
+				       "('%s' already at line %zu)", k->key, cfg_str(given),
+				       given->start_mark.line + 1);
+		given = kn;
+		if ((rc = cfg_scalar(c, k->key, "a name", vn, &s)))
+			return rc;
+		at.node = vn;
+		sel.kind = (enum ctl_sel_kind)kind;
+		if (kind == CTL_SEL_ANY) {
+			if (strcasecmp(s, "true") && strcasecmp(s, "yes") && strcasecmp(s, "on"))
+				return cfg_err(c, vn, "%s: any: expected true, got %s", k->key,
+					       cfg_got(vn, buf, sizeof(buf)));
+			continue;
+		}
+		if ((rc = cfg_sel_name_ok(c, &at, k->key, policy, sel.kind, s)))
+			return rc;
+		memcpy(sel.name, s, strlen(s) + 1);
+	}
+	if (given == NULL)
+		return cfg_err(c, v, "%s: give exactly one of vm, group, vnet or any", k->key);
+out:
+	memcpy((char *)obj + k->off, &sel, sizeof(sel));
+	return 0;
+}
+
+/* Each item "CIDR" or {prefix: CIDR, gateway: IP}; the gateway's rules are
+ * the virtual network's (cfg_check_vnet). */
+static int cfg_parse_subnets(struct cfg_ctx *c, const struct cfg_key *k, yaml_node_t *v, void *obj)
+{
+	unsigned *cnt = (unsigned *)((char *)obj + k->aux);
+	char buf[64];
+	size_t n;
+	int rc = cfg_seq(c, k, v, &n);
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		yaml_node_t *item = cfg_item(c, v, i), *pn = NULL, *gn = NULL;
+		struct ctl_ip *gw = (struct ctl_ip *)((char *)obj + k->off2) + *cnt;
+		struct cfg_at at = { .node = item };
+		const char *s = NULL;
+
+		memset(gw, 0, sizeof(*gw));
+		if (item->type == YAML_SCALAR_NODE) {
+			pn = item;
+		} else if (item->type == YAML_MAPPING_NODE) {
+			for (yaml_node_pair_t *p = item->data.mapping.pairs.start;
+			     p < item->data.mapping.pairs.top; p++) {
+				yaml_node_t *kn = cfg_node(c, p->key);
+				const char *key = kn->type == YAML_SCALAR_NODE ? cfg_str(kn) : "";
+				yaml_node_t **slot = !strcmp(key, "prefix") ? &pn :
+						     !strcmp(key, "gateway") ? &gn : NULL;
+
+				if (slot == NULL)
+					return cfg_err(c, kn, "%s: unknown key '%.64s' in subnet "
+						       "(expected one of: prefix, gateway)", k->key,
+						       key);
+				if (*slot)
+					return cfg_err(c, kn, "%s: duplicate key '%s' in subnet",
+						       k->key, key);
+				*slot = cfg_node(c, p->value);
+			}
+			if (pn == NULL)
+				return cfg_err(c, item, "%s: missing required key 'prefix' in subnet",
+					       k->key);
+		} else {
+			return cfg_err(c, item, "%s: expected a prefix or {prefix, gateway}, got %s",
+				       k->key, cfg_got(item, buf, sizeof(buf)));
+		}
+		at.node = pn;
+		if ((rc = cfg_scalar(c, k->key, "a prefix", pn, &s)) ||
+		    (rc = cfg_item_prefix(c, k, pn, s, (char *)cfg_val(k, obj, *cnt))) ||
+		    (rc = cfg_check_prefix(c, k, &at, obj, *cnt)))
+			return rc;
+		if (gn && ((rc = cfg_scalar(c, k->key, "an IP address", gn, &s)) ||
+			   ctl_parse_ip(s, gw) < 0))
+			return rc ? rc : cfg_err(c, gn, "%s: gateway: expected an IPv4 or IPv6 "
+						 "address, got %s", k->key,
+						 cfg_got(gn, buf, sizeof(buf)));
+		(*cnt)++;
+	}
+	return rc;
+}
+
 static const struct cfg_type_ops cfg_types[CFG_TYPE_COUNT] = {
 	[CFG_INT] = { "an integer", cfg_parse_int, cfg_check_int, cfg_format_int },
 	[CFG_BOOL] = { "a boolean", cfg_parse_bool, NULL, cfg_format_bool },
@@ -1295,6 +1600,9 @@ static const struct cfg_type_ops cfg_types[CFG_TYPE_COUNT] = {
 	[CFG_STR_LIST] = { "a sequence", cfg_parse_items, cfg_check_str, cfg_format_str },
 	[CFG_IP_LIST] = { "a sequence", cfg_parse_items, cfg_check_ip, cfg_format_ip },
 	[CFG_PREFIX_LIST] = { "a sequence", cfg_parse_items, cfg_check_prefix, cfg_format_prefix },
+	[CFG_SUBNETS] = { "a sequence", cfg_parse_subnets, cfg_check_prefix, cfg_format_prefix },
+	[CFG_SELECTOR] = { "a selector", cfg_parse_selector, cfg_check_selector,
+			   cfg_format_selector },
 	[CFG_SECTION] = { "a mapping", cfg_parse_section, NULL, NULL },
 	[CFG_LIST] = { "a sequence", cfg_parse_list, NULL, NULL },
 };
@@ -1361,7 +1669,7 @@ static int cfg_check_obj(struct cfg_ctx *c, const struct cfg_table *t, void *obj
 
 enum { W_LCORES, W_IDLE, W_MBUFS };
 enum { PP_NAME, PP_DEVARGS, PP_RXQ, PP_IP, PP_GW, PP_MTU };
-enum { EP_NAME, EP_MAC, EP_IPS, EP_VNET, EP_PORT, EP_TEP };
+enum { EP_NAME, EP_MAC, EP_IPS, EP_VNET, EP_PORT, EP_TEP, EP_GROUPS };
 
 static int cfg_check_workers(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
 			     void *obj)
@@ -1436,11 +1744,184 @@ static int cfg_check_endpoint(struct cfg_ctx *c, const struct cfg_at *at, yaml_n
 static int cfg_check_state_version(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
 				   void *obj);
 
+#define ALNUM_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+enum { VN_NAME, VN_VNI, VN_TENANT, VN_SUBNETS, VN_FLOOD };
+enum { PO_NAME, PO_TENANT, PO_FROM, PO_TO, PO_ACTION, PO_CHAIN, PO_PRIORITY };
+enum { PC_SAME, PC_CROSS, PC_GWMAC, PC_CACHE, PC_PER_PORT, PC_HOLD, PC_MISSES, PC_NOTIFY,
+       PC_INTERVAL };
+enum { PS_BACKEND, PS_ETCD };
+enum { ET_ENDPOINTS, ET_PREFIX, ET_TTL, ET_TIMEOUT };
+
+/* Each subnet's gateway (D10) is a host address inside it. */
+static int cfg_check_vnet(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+			  void *obj)
+{
+	const struct ctl_vnet *vn = obj;
+	struct cfg_at sn = cfg_key_at(at, vals, VN_SUBNETS);
+	unsigned n = vn->n_subnets < CTL_MAX_SUBNETS ? vn->n_subnets : CTL_MAX_SUBNETS;
+
+	for (unsigned s = 0; s < n; s++) {
+		const struct ctl_ip *g = &vn->gateways[s];
+		const struct ctl_prefix *p = &vn->subnets[s];
+		struct cfg_at ga = cfg_at_item(c, &sn, s);
+		char gs[INET6_ADDRSTRLEN + 32], ps[INET6_ADDRSTRLEN + 32];
+		unsigned bits;
+		const uint8_t *a;
+		bool zero = true, ones = true;
+
+		if (g->family == 0)
+			continue;
+		if (ga.node && ga.node->type == YAML_MAPPING_NODE)
+			ga.node = cfg_get(c, ga.node, "gateway");
+		if (!cfg_family_ok(g->family))
+			return cfg_report(c, &ga, "subnets: gateway: address family %u is neither "
+					  "IPv4 nor IPv6", g->family);
+		cfg_ip_str(g, gs, sizeof(gs));
+		cfg_ip_str(&p->addr, ps, sizeof(ps));
+		if (!cfg_prefix_has(p, g))
+			return cfg_report(c, &ga, "subnets: gateway %s is not inside %s/%u", gs, ps,
+					  p->len);
+		a = cfg_ip_bytes(g, &bits);
+		for (unsigned b = p->len; b < bits; b++) {
+			bool set = (a[b / 8] & (0x80 >> (b % 8))) != 0;
+
+			zero &= !set;
+			ones &= set;
+		}
+		/* /31, /32 (and /127, /128) have no network or broadcast address. */
+		if (p->len + 1u < bits && (zero || (ones && g->family == AF_INET)))
+			return cfg_report(c, &ga, "subnets: gateway %s is the %s address of %s/%u",
+					  gs, zero ? "network" : "broadcast", ps, p->len);
+	}
+	return 0;
+}
+
+/* A chain is named exactly when the action is `chain`. */
+static int cfg_check_policy(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+			    void *obj)
+{
+	const struct ctl_policy *po = obj;
+	struct cfg_at ch = cfg_key_at(at, vals, PO_CHAIN);
+
+	if (po->action == CTL_ACT_CHAIN && po->chain[0] == '\0')
+		return cfg_report_obj(c, at, "has action 'chain' but no 'chain' to send traffic "
+				      "through");
+	if (po->action != CTL_ACT_CHAIN && po->chain[0] != '\0')
+		return cfg_report(c, &ch, "chain: only with action 'chain'");
+	return 0;
+}
+
+static int cfg_check_policy_cfg(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+				void *obj)
+{
+	const struct ctl_policy_cfg *pc = obj;
+	struct cfg_at pp = cfg_key_at(at, vals, PC_PER_PORT);
+
+	if (pc->default_same_vnet == CTL_ACT_CHAIN || pc->default_cross_vnet == CTL_ACT_CHAIN) {
+		struct cfg_at d = cfg_key_at(at, vals, pc->default_same_vnet == CTL_ACT_CHAIN ?
+						       PC_SAME : PC_CROSS);
+
+		return cfg_report(c, &d, "%s: a default is allow or deny",
+				  pc->default_same_vnet == CTL_ACT_CHAIN ? "default_same_vnet" :
+									   "default_cross_vnet");
+	}
+	if (pc->cache_entries_per_port > pc->cache_entries)
+		return cfg_report(c, &pp, "cache_entries_per_port: %u is more than cache_entries "
+				  "(%u)", pc->cache_entries_per_port, pc->cache_entries);
+	return 0;
+}
+
+/* The etcd section exactly when the backend is etcd. */
+static int cfg_check_pservice(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+			      void *obj)
+{
+	const struct ctl_policy_cfg *pc = obj;
+	bool given = vals ? vals[PS_ETCD] != NULL : pc->n_etcd > 0;
+	struct cfg_at e = cfg_key_at(at, vals, PS_ETCD);
+
+	if (pc->backend == CTL_BACKEND_ETCD && pc->n_etcd == 0)
+		return cfg_report(c, given ? &e : at, "backend etcd needs etcd.endpoints (at least "
+				  "one http://HOST:PORT)");
+	if (pc->backend != CTL_BACKEND_ETCD && given)
+		return cfg_report(c, &e, "etcd: only with backend etcd");
+	return 0;
+}
+
+/* http://HOST:PORT, HOST a name, an IPv4 address or [IPv6]. */
+static bool cfg_url_ok(const char *u)
+{
+	const char *h = u + 7, *colon;
+	char *end;
+	unsigned long port;
+
+	if (strncmp(u, "http://", 7))
+		return false;
+	if (*h == '[') {
+		const char *close = strchr(h, ']');
+		char v6[INET6_ADDRSTRLEN];
+		struct in6_addr a;
+
+		if (close == NULL || close - h - 1 <= 0 || close - h - 1 >= (long)sizeof(v6))
+			return false;
+		memcpy(v6, h + 1, (size_t)(close - h - 1));
+		v6[close - h - 1] = '\0';
+		if (inet_pton(AF_INET6, v6, &a) != 1)
+			return false;
+		colon = close + 1;
+		if (*colon != ':')
+			return false;
+	} else {
+		colon = strrchr(h, ':');
+		if (colon == NULL || colon == h ||
+		    strspn(h, ALNUM_CHARS ".-") != (size_t)(colon - h))
+			return false;
+	}
+	if (!isdigit((unsigned char)colon[1]))
+		return false;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	return *end == '\0' && errno == 0 && port >= 1 && port <= 65535;
+}
+
+static int cfg_check_etcd(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+			  void *obj)
+{
+	const struct ctl_policy_cfg *pc = obj;
+	struct cfg_at ep = cfg_key_at(at, vals, ET_ENDPOINTS), pf = cfg_key_at(at, vals, ET_PREFIX);
+	size_t len = strnlen(pc->etcd_prefix, sizeof(pc->etcd_prefix));
+
+	for (unsigned i = 0; i < pc->n_etcd && i < CTL_MAX_ETCD; i++) {
+		struct cfg_at item = cfg_at_item(c, &ep, i);
+
+		if (!cfg_url_ok(pc->etcd[i]))
+			return cfg_report(c, &item, "endpoints: '%.*s' is not http://HOST:PORT",
+					  CTL_URL_MAX - 1, pc->etcd[i]);
+	}
+	if (len == 0 || len == sizeof(pc->etcd_prefix))
+		return 0;   /* the key's own rules say why */
+	if (pc->etcd_prefix[0] != '/' || (len > 1 && pc->etcd_prefix[len - 1] == '/') || len == 1)
+		return cfg_report(c, &pf, "prefix: '%s' must start with '/' and not end with one",
+				  pc->etcd_prefix);
+	return 0;
+}
+
+
 /* ---- schema ------------------------------------------------------------ */
 
-#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+#define ALNUM ALNUM_CHARS
 static const struct cfg_charset cfg_name_chars = { ALNUM "_.-", "letters, digits, '_', '.', '-'" };
 static const struct cfg_charset cfg_prefix_chars = { ALNUM "_-", "letters, digits, '_', '-'" };
+static const struct cfg_charset cfg_key_prefix_chars = { ALNUM "/_.-",
+							 "letters, digits, '/', '_', '.', '-'" };
+static const struct cfg_charset cfg_url_chars = {
+	ALNUM ":/[]._-", "letters, digits, ':', '/', '[', ']', '.', '_', '-'"
+};
+static const char *const cfg_actions[] = {
+	[CTL_ACT_ALLOW] = "allow", [CTL_ACT_DENY] = "deny", [CTL_ACT_CHAIN] = "chain", NULL,
+};
+static const char *const cfg_backends[] = {
+	[CTL_BACKEND_YAML] = "yaml", [CTL_BACKEND_ETCD] = "etcd", NULL,
+};
 static const struct cfg_charset cfg_lcore_chars = { "0123456789@,()-",
 						    "digits, '@', ',', '(', ')', '-'" };
 static const char *const cfg_vhost_modes[] = {
@@ -1457,6 +1938,8 @@ static const char *const cfg_vhost_modes[] = {
 	_Static_assert(ARRAY_SIZE(k) <= CFG_MAX_KEYS, "too many keys in " #k)
 #define LOC(st) .elem_size = sizeof(st), .loc_name = offsetof(st, name), \
 	.loc_file = offsetof(st, file), .loc_line = offsetof(st, line), .loc_col = offsetof(st, col)
+#define MODEL(st) .model = true, .loc_origin = offsetof(st, origin)
+#define REF(st, f) FIELD(st, f), .chars = &cfg_name_chars   /* optional name of another object */
 
 static const struct cfg_key cfg_eal_keys[] = {
 	{ K("lcores", CFG_STR), FIELD(struct ctl_eal, lcores), .chars = &cfg_lcore_chars },
@@ -1529,15 +2012,18 @@ static const struct cfg_list cfg_vhost_list = {
 };
 
 static const struct cfg_key cfg_vnet_keys[] = {
-	{ NAME(struct ctl_vnet) },
-	{ K("vni", CFG_INT), FIELD(struct ctl_vnet, vni), .min = 1, .max = 16777215,
-	  .required = true },
-	{ K("subnets", CFG_PREFIX_LIST), ITEMS(struct ctl_vnet, subnets, n_subnets) },
-	{ K("flood", CFG_BOOL), FIELD(struct ctl_vnet, flood) },
+	[VN_NAME] = { NAME(struct ctl_vnet) },
+	[VN_VNI] = { K("vni", CFG_INT), FIELD(struct ctl_vnet, vni), .min = 1, .max = 16777215,
+		     .required = true },
+	[VN_TENANT] = { K("tenant", CFG_STR), REF(struct ctl_vnet, tenant) },
+	[VN_SUBNETS] = { K("subnets", CFG_SUBNETS), ITEMS(struct ctl_vnet, subnets, n_subnets),
+			 .off2 = offsetof(struct ctl_vnet, gateways) },
+	[VN_FLOOD] = { K("flood", CFG_BOOL), FIELD(struct ctl_vnet, flood) },
 };
-static const struct cfg_table cfg_vnet = TABLE("virtual network", cfg_vnet_keys, NULL);
+static const struct cfg_table cfg_vnet = TABLE("virtual network", cfg_vnet_keys, cfg_check_vnet);
 static const struct cfg_list cfg_vnet_list = {
 	.elem = &cfg_vnet, .slot = CFG_S_VNET, LOC(struct ctl_vnet), .dynamic = true,
+	MODEL(struct ctl_vnet),
 };
 
 static const struct cfg_key cfg_ep_keys[] = {
@@ -1549,25 +2035,130 @@ static const struct cfg_key cfg_ep_keys[] = {
 	[EP_PORT] = { K("port", CFG_STR), FIELD(struct ctl_endpoint, port), .min = 1,
 		      .chars = &cfg_name_chars },
 	[EP_TEP] = { K("tep", CFG_IPV4), FIELD(struct ctl_endpoint, tep) },
+	[EP_GROUPS] = { K("groups", CFG_STR_LIST), ITEMS(struct ctl_endpoint, groups, n_groups),
+			.min = 1, .chars = &cfg_name_chars },
 };
 static const struct cfg_table cfg_ep = TABLE("endpoint", cfg_ep_keys, cfg_check_endpoint);
 static const struct cfg_list cfg_ep_list = {
 	.elem = &cfg_ep, .slot = CFG_S_EP, LOC(struct ctl_endpoint), .dynamic = true,
+	MODEL(struct ctl_endpoint),
 };
+
+static const struct cfg_key cfg_tenant_keys[] = {
+	{ NAME(struct ctl_tenant) },
+};
+static const struct cfg_table cfg_tenant = TABLE("tenant", cfg_tenant_keys, NULL);
+static const struct cfg_list cfg_tenant_list = {
+	.elem = &cfg_tenant, .slot = CFG_S_TENANT, LOC(struct ctl_tenant), .dynamic = true,
+	MODEL(struct ctl_tenant),
+};
+
+static const struct cfg_key cfg_group_keys[] = {
+	{ NAME(struct ctl_group) },
+	{ K("tenant", CFG_STR), REF(struct ctl_group, tenant) },
+};
+static const struct cfg_table cfg_group = TABLE("group", cfg_group_keys, NULL);
+static const struct cfg_list cfg_group_list = {
+	.elem = &cfg_group, .slot = CFG_S_GROUP, LOC(struct ctl_group), .dynamic = true,
+	MODEL(struct ctl_group),
+};
+
+static const struct cfg_key cfg_policy_keys[] = {
+	[PO_NAME] = { NAME(struct ctl_policy) },
+	[PO_TENANT] = { K("tenant", CFG_STR), REF(struct ctl_policy, tenant) },
+	[PO_FROM] = { K("from", CFG_SELECTOR), FIELD(struct ctl_policy, from),
+		      .aux = offsetof(struct ctl_policy, name), .required = true },
+	[PO_TO] = { K("to", CFG_SELECTOR), FIELD(struct ctl_policy, to),
+		    .aux = offsetof(struct ctl_policy, name), .required = true },
+	[PO_ACTION] = { K("action", CFG_ENUM), FIELD(struct ctl_policy, action), .names = cfg_actions,
+			.required = true },
+	[PO_CHAIN] = { K("chain", CFG_STR), REF(struct ctl_policy, chain) },
+	[PO_PRIORITY] = { K("priority", CFG_INT), FIELD(struct ctl_policy, priority),
+			  .min = -1000000, .max = 1000000 },
+};
+static const struct cfg_table cfg_policy = {
+	.what = "policy", .keys = cfg_policy_keys, .n_keys = ARRAY_SIZE(cfg_policy_keys),
+	.check = cfg_check_policy, .physical = cfg_physical_keys,
+};
+static const struct cfg_list cfg_policy_list = {
+	.elem = &cfg_policy, .slot = CFG_S_POLICY, LOC(struct ctl_policy), .dynamic = true,
+	MODEL(struct ctl_policy),
+};
+
+/* live: changed without a restart.  The decision cache's size and the
+ * notification socket are set up once. */
+static const struct cfg_key cfg_policy_cfg_keys[] = {
+	[PC_SAME] = { K("default_same_vnet", CFG_ENUM), FIELD(struct ctl_policy_cfg, default_same_vnet),
+		      .names = cfg_actions, .def = CTL_ACT_ALLOW, .live = true },
+	[PC_CROSS] = { K("default_cross_vnet", CFG_ENUM),
+		       FIELD(struct ctl_policy_cfg, default_cross_vnet), .names = cfg_actions,
+		       .def = CTL_ACT_DENY, .live = true },
+	[PC_GWMAC] = { K("gateway_mac", CFG_MAC), FIELD(struct ctl_policy_cfg, gateway_mac),
+		       .def_str = "02:00:5e:00:01:01", .live = true },
+	[PC_CACHE] = { K("cache_entries", CFG_INT), FIELD(struct ctl_policy_cfg, cache_entries),
+		       .min = 1024, .max = 16777216, .def = 65536 },
+	[PC_PER_PORT] = { K("cache_entries_per_port", CFG_INT),
+			  FIELD(struct ctl_policy_cfg, cache_entries_per_port), .min = 16,
+			  .max = 16777216, .def = 8192 },
+	[PC_HOLD] = { K("miss_hold_ms", CFG_INT), FIELD(struct ctl_policy_cfg, miss_hold_ms),
+		      .max = 5000, .def = 200, .live = true },
+	[PC_MISSES] = { K("misses_per_port_per_s", CFG_INT),
+			FIELD(struct ctl_policy_cfg, misses_per_port_per_s), .min = 1,
+			.max = 1000000, .def = 1000, .live = true },
+	[PC_NOTIFY] = { K("notify_port", CFG_INT), FIELD(struct ctl_policy_cfg, notify_port),
+			.min = 1, .max = 65535, .def = 4799 },
+	[PC_INTERVAL] = { K("notify_interval_ms", CFG_INT),
+			  FIELD(struct ctl_policy_cfg, notify_interval_ms), .max = 60000,
+			  .def = 1000, .live = true },
+};
+static const struct cfg_table cfg_policy_cfg = TABLE("policy", cfg_policy_cfg_keys,
+						     cfg_check_policy_cfg);
+
+static const struct cfg_key cfg_etcd_keys[] = {
+	[ET_ENDPOINTS] = { K("endpoints", CFG_STR_LIST), .off = offsetof(struct ctl_policy_cfg, etcd),
+			   .size = CTL_URL_MAX, .aux = offsetof(struct ctl_policy_cfg, n_etcd),
+			   .max_n = CTL_MAX_ETCD, .min = 1, .chars = &cfg_url_chars,
+			   .required = true },
+	[ET_PREFIX] = { K("prefix", CFG_STR), FIELD(struct ctl_policy_cfg, etcd_prefix), .min = 1,
+			.chars = &cfg_key_prefix_chars, .def_str = "/dpdk-vswitch" },
+	[ET_TTL] = { K("lease_ttl", CFG_INT), FIELD(struct ctl_policy_cfg, lease_ttl_s), .min = 2,
+		     .max = 3600, .def = 5 },
+	[ET_TIMEOUT] = { K("timeout_ms", CFG_INT), FIELD(struct ctl_policy_cfg, etcd_timeout_ms),
+			 .min = 100, .max = 60000, .def = 1000 },
+};
+static const struct cfg_table cfg_etcd = TABLE("policy_service.etcd", cfg_etcd_keys,
+					       cfg_check_etcd);
+
+static const struct cfg_key cfg_pservice_keys[] = {
+	[PS_BACKEND] = { K("backend", CFG_ENUM), FIELD(struct ctl_policy_cfg, backend),
+			 .names = cfg_backends, .def = CTL_BACKEND_YAML },
+	/* etcd keys live directly in struct ctl_policy_cfg. */
+	[PS_ETCD] = { K("etcd", CFG_SECTION), .off = 0, .sub = &cfg_etcd },
+};
+static const struct cfg_table cfg_pservice = TABLE("policy_service", cfg_pservice_keys,
+						   cfg_check_pservice);
 
 /* The sections changed at run time: in the configuration file and, with the
  * same tables, in the state file.  @st is the struct holding them, @f its
  * path to the struct ctl_config fields. */
+/* tenants, groups and policies came later: a state file without them is
+ * still read, and then keeps the configuration's (ctl_config_load_state). */
 #define CFG_LIVE_KEYS(st, f, req)                                                                  \
 	{ K("vhost_ports", CFG_LIST), .off = offsetof(st, f vhost),                                \
 	  .aux = offsetof(st, f n_vhost), .max_n = CTL_MAX_VHOST, .sub = &cfg_vhost_list,          \
 	  .live = true, .required = (req) },                                                       \
+	{ K("tenants", CFG_LIST), .off = offsetof(st, f tenants),                                  \
+	  .aux = offsetof(st, f n_tenants), .sub = &cfg_tenant_list, .live = true },               \
 	{ K("virtual_networks", CFG_LIST), .off = offsetof(st, f vnets),                           \
 	  .aux = offsetof(st, f n_vnets), .max_n = CTL_MAX_VNETS, .sub = &cfg_vnet_list,           \
 	  .live = true, .required = (req) },                                                       \
+	{ K("groups", CFG_LIST), .off = offsetof(st, f groups),                                    \
+	  .aux = offsetof(st, f n_groups), .sub = &cfg_group_list, .live = true },                 \
 	{ K("endpoints", CFG_LIST), .off = offsetof(st, f endpoints),                              \
 	  .aux = offsetof(st, f n_endpoints), .sub = &cfg_ep_list, .live = true,                   \
-	  .required = (req) }
+	  .required = (req) },                                                                     \
+	{ K("policies", CFG_LIST), .off = offsetof(st, f policies),                                \
+	  .aux = offsetof(st, f n_policies), .sub = &cfg_policy_list, .live = true }
 
 static const struct cfg_key cfg_top_keys[] = {
 	{ K("eal", CFG_SECTION), .off = offsetof(struct ctl_config, eal), .sub = &cfg_eal },
@@ -1580,6 +2171,10 @@ static const struct cfg_key cfg_top_keys[] = {
 	  .aux = offsetof(struct ctl_config, n_phys), .max_n = CTL_MAX_PHYS,
 	  .sub = &cfg_phys_list },
 	CFG_LIVE_KEYS(struct ctl_config, , false),
+	{ K("policy", CFG_SECTION), .off = offsetof(struct ctl_config, policy),
+	  .sub = &cfg_policy_cfg },
+	{ K("policy_service", CFG_SECTION), .off = offsetof(struct ctl_config, policy),
+	  .sub = &cfg_pservice },
 };
 static const struct cfg_table cfg_top = TABLE("configuration", cfg_top_keys, NULL);
 
@@ -1912,7 +2507,10 @@ static int cfg_check_ep_refs(struct cfg_ctx *c, const struct cfg_ref *vnets, uin
 }
 
 /* Endpoint names globally; MACs and addresses within each network. */
-static int cfg_check_ep_unique(struct cfg_ctx *c, const uint32_t *ep_vnet)
+/* Endpoint names globally; MACs within each network; IPv4 addresses within
+ * each routing domain (a tenant's networks, or one network without a
+ * tenant), IPv6 ones within each network. */
+static int cfg_check_ep_unique(struct cfg_ctx *c, const uint32_t *ep_vnet, const long *vnet_tenant)
 {
 	struct ctl_config *cfg = c->cfg;
 	const struct cfg_ref *first, *dup;
@@ -1961,45 +2559,264 @@ static int cfg_check_ep_unique(struct cfg_ctx *c, const uint32_t *ep_vnet)
 		for (unsigned j = 0; j < ep->n_ips; j++, n++) {
 			const uint8_t *a = cfg_ip_bytes(&ep->ips[j], &bits);
 
-			refs[n] = (struct cfg_ref){ .grp = ep_vnet[i], .idx = i, .sub = j };
+			uint32_t dom = ep_vnet[i];
+
+			/* Tenant domains are numbered after the networks. */
+			if (ep->ips[j].family == AF_INET && vnet_tenant[dom] >= 0)
+				dom = cfg->n_vnets + (uint32_t)vnet_tenant[dom];
+			refs[n] = (struct cfg_ref){ .grp = dom, .idx = i, .sub = j };
 			refs[n].key[0] = ep->ips[j].family;
 			memcpy(refs[n].key + 1, a, bits / 8);
 		}
 	}
 	if (cfg_find_dup(refs, n, &first, &dup)) {
 		const struct ctl_endpoint *ep = &cfg->endpoints[dup->idx];
+		const struct ctl_vnet *fv = &cfg->vnets[ep_vnet[first->idx]];
 
 		inet_ntop(ep->ips[dup->sub].family, dup->key + 1, buf, sizeof(buf));
 		at = cfg_elem_at(c, CFG_S_EP, dup->idx, "ips", dup->sub);
-		rc = cfg_report(c, &at, "ips: %s is already used in network '%s' by endpoint '%s'",
-				buf, cfg->vnets[dup->grp].name, cfg->endpoints[first->idx].name);
+		if (ep_vnet[first->idx] == ep_vnet[dup->idx])
+			rc = cfg_report(c, &at, "ips: %s is already used in network '%s' by "
+					"endpoint '%s'", buf, fv->name,
+					cfg->endpoints[first->idx].name);
+		else
+			rc = cfg_report(c, &at, "ips: %s is already used in tenant '%s' by endpoint "
+					"'%s' (network '%s')", buf, fv->tenant,
+					cfg->endpoints[first->idx].name, fv->name);
 	}
 out:
 	free(refs);
 	return rc;
 }
 
+/* ---- cross-checks of the logical model ------------------------------------ */
+
+/* Names of list @slot are unique; @refs (n + 1 entries) stays sorted by name. */
+static int cfg_check_names(struct cfg_ctx *c, enum cfg_slot slot, unsigned n, struct cfg_ref *refs)
+{
+	const struct cfg_ref *first, *dup;
+	struct cfg_at at;
+	char line[64];
+
+	for (unsigned i = 0; i < n; i++)
+		refs[i] = (struct cfg_ref){ .name = cfg_elem_name(c->cfg, slot, i), .idx = i };
+	if (!cfg_find_dup(refs, n, &first, &dup))
+		return 0;
+	at = cfg_elem_at(c, slot, dup->idx, "name", CFG_NO_ITEM);
+	return cfg_report(c, &at, "name: duplicate %s name '%s'%s", cfg_slot_what[slot], dup->name,
+			  cfg_first(c, slot, first->idx, slot, line, sizeof(line)));
+}
+
+/* The `tenant` of element @i of @slot names a tenant; its index in *@ti, or -1. */
+static int cfg_check_tenant_ref(struct cfg_ctx *c, enum cfg_slot slot, unsigned i,
+				const char *tenant, const struct cfg_ref *tenants, long *ti)
+{
+	struct cfg_at at;
+
+	*ti = -1;
+	if (tenant[0] == '\0' || (*ti = cfg_lookup(tenants, c->cfg->n_tenants, tenant)) >= 0)
+		return 0;
+	at = cfg_elem_at(c, slot, i, "tenant", CFG_NO_ITEM);
+	return cfg_report(c, &at, "tenant: no tenant named '%s'", tenant);
+}
+
+/* The networks of one tenant form one routing domain (D10): no two of them
+ * may hold overlapping subnets.  Sorted by address, a subnet inside any
+ * earlier one is inside the last one that was inside none. */
+static int cfg_check_overlap(struct cfg_ctx *c, const long *vnet_tenant)
+{
+	struct ctl_config *cfg = c->cfg;
+	struct cfg_ref *refs;
+	size_t n = 0;
+	long top = -1;
+	int rc = 0;
+
+	for (unsigned v = 0; v < cfg->n_vnets; v++)
+		if (vnet_tenant[v] >= 0)
+			n += cfg->vnets[v].n_subnets;
+	if (n == 0)
+		return 0;
+	if ((refs = malloc(n * sizeof(*refs))) == NULL)
+		return cfg_oom(c);
+	n = 0;
+	for (unsigned v = 0; v < cfg->n_vnets; v++) {
+		const struct ctl_vnet *vn = &cfg->vnets[v];
+
+		for (unsigned s = 0; vnet_tenant[v] >= 0 && s < vn->n_subnets; s++, n++) {
+			unsigned bits;
+			const uint8_t *a = cfg_ip_bytes(&vn->subnets[s].addr, &bits);
+
+			refs[n] = (struct cfg_ref){ .grp = (uint32_t)vnet_tenant[v], .idx = v,
+						    .sub = s };
+			refs[n].key[0] = vn->subnets[s].addr.family;
+			memcpy(refs[n].key + 1, a, bits / 8);
+			refs[n].key[17] = vn->subnets[s].len;
+		}
+	}
+	qsort(refs, n, sizeof(*refs), cfg_ref_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_ref *r = &refs[i], *t = top >= 0 ? &refs[top] : NULL;
+		const struct ctl_vnet *tv, *rv = &cfg->vnets[r->idx];
+		const struct cfg_ref *later;
+		char a[INET6_ADDRSTRLEN + 32], b[INET6_ADDRSTRLEN + 32];
+		struct cfg_at at;
+
+		if (t == NULL || t->grp != r->grp ||
+		    !cfg_prefix_has(&cfg->vnets[t->idx].subnets[t->sub], &rv->subnets[r->sub].addr)) {
+			top = (long)i;
+			continue;
+		}
+		if (t->idx == r->idx)
+			continue;   /* within one network: not a routing question */
+		tv = &cfg->vnets[t->idx];
+		later = t->idx > r->idx ? t : r;
+		cfg_ip_str(&rv->subnets[r->sub].addr, a, sizeof(a));
+		cfg_ip_str(&tv->subnets[t->sub].addr, b, sizeof(b));
+		at = cfg_elem_at(c, CFG_S_VNET, later->idx, "subnets", later->sub);
+		if (later == r)
+			rc = cfg_report(c, &at, "subnets: %s/%u overlaps %s/%u of network '%s' (both "
+					"in tenant '%s')", a, rv->subnets[r->sub].len, b,
+					tv->subnets[t->sub].len, tv->name, rv->tenant);
+		else
+			rc = cfg_report(c, &at, "subnets: %s/%u overlaps %s/%u of network '%s' (both "
+					"in tenant '%s')", b, tv->subnets[t->sub].len, a,
+					rv->subnets[r->sub].len, rv->name, rv->tenant);
+		break;
+	}
+	free(refs);
+	return rc;
+}
+
+/* Tenants and groups: unique names, tenant references. */
+static int cfg_check_model(struct cfg_ctx *c, struct cfg_ref *tenants, struct cfg_ref *groups,
+			   long *vnet_tenant)
+{
+	struct ctl_config *cfg = c->cfg;
+	long ti;
+	int rc;
+
+	if ((rc = cfg_check_names(c, CFG_S_TENANT, cfg->n_tenants, tenants)) ||
+	    (rc = cfg_check_names(c, CFG_S_GROUP, cfg->n_groups, groups)))
+		return rc;
+	for (unsigned i = 0; i < cfg->n_vnets; i++)
+		if ((rc = cfg_check_tenant_ref(c, CFG_S_VNET, i, cfg->vnets[i].tenant, tenants,
+					       &vnet_tenant[i])))
+			return rc;
+	for (unsigned i = 0; i < cfg->n_groups; i++)
+		if ((rc = cfg_check_tenant_ref(c, CFG_S_GROUP, i, cfg->groups[i].tenant, tenants,
+					       &ti)))
+			return rc;
+	return cfg_check_overlap(c, vnet_tenant);
+}
+
+/* Every group an endpoint lists exists, once. */
+static int cfg_check_ep_groups(struct cfg_ctx *c, const struct cfg_ref *groups)
+{
+	struct ctl_config *cfg = c->cfg;
+
+	for (unsigned i = 0; i < cfg->n_endpoints; i++) {
+		const struct ctl_endpoint *ep = &cfg->endpoints[i];
+
+		for (unsigned j = 0; j < ep->n_groups && j < CTL_MAX_EP_GROUPS; j++) {
+			struct cfg_at at = cfg_elem_at(c, CFG_S_EP, i, "groups", j);
+
+			if (cfg_lookup(groups, cfg->n_groups, ep->groups[j]) < 0)
+				return cfg_report(c, &at, "groups: no group named '%s'",
+						  ep->groups[j]);
+			for (unsigned k = 0; k < j; k++)
+				if (!strcmp(ep->groups[k], ep->groups[j]))
+					return cfg_report(c, &at, "groups: '%s' is listed twice",
+							  ep->groups[j]);
+		}
+	}
+	return 0;
+}
+
+/* A group or network a selector names exists; a VM may live on another host. */
+static int cfg_check_selector_ref(struct cfg_ctx *c, unsigned i, const char *side,
+				  const struct ctl_selector *s, const struct cfg_ref *vnets,
+				  const struct cfg_ref *groups)
+{
+	const struct ctl_config *cfg = c->cfg;
+	struct cfg_at at;
+	yaml_node_t *v;
+
+	if (s->kind == CTL_SEL_VNET ? cfg_lookup(vnets, cfg->n_vnets, s->name) >= 0 :
+	    s->kind == CTL_SEL_GROUP ? cfg_lookup(groups, cfg->n_groups, s->name) >= 0 : true)
+		return 0;
+	at = cfg_elem_at(c, CFG_S_POLICY, i, side, CFG_NO_ITEM);
+	if (at.node && (v = cfg_get(c, at.node, cfg_sel_kinds[s->kind])) != NULL)
+		at.node = v;
+	return cfg_report(c, &at, "%s: no %s named '%s'", side,
+			  s->kind == CTL_SEL_VNET ? "virtual network" : "group", s->name);
+}
+
+static int cfg_check_policies(struct cfg_ctx *c, const struct cfg_ref *vnets,
+			      const struct cfg_ref *tenants, const struct cfg_ref *groups)
+{
+	struct ctl_config *cfg = c->cfg;
+	struct cfg_ref *refs = malloc((cfg->n_policies + 1) * sizeof(*refs));
+	long ti;
+	int rc;
+
+	if (refs == NULL)
+		return cfg_oom(c);
+	rc = cfg_check_names(c, CFG_S_POLICY, cfg->n_policies, refs);
+	free(refs);
+	for (unsigned i = 0; rc == 0 && i < cfg->n_policies; i++) {
+		const struct ctl_policy *po = &cfg->policies[i];
+
+		if ((rc = cfg_check_tenant_ref(c, CFG_S_POLICY, i, po->tenant, tenants, &ti)) == 0 &&
+		    (rc = cfg_check_selector_ref(c, i, "from", &po->from, vnets, groups)) == 0)
+			rc = cfg_check_selector_ref(c, i, "to", &po->to, vnets, groups);
+	}
+	return rc;
+}
+
+/* Switch-to-switch notifications and VXLAN cannot share a UDP port. */
+static int cfg_check_notify(struct cfg_ctx *c)
+{
+	struct cfg_at at = { .node = cfg_get(c, cfg_get(c, c->root, "policy"), "notify_port"),
+			     .what = "policy" };
+
+	if (c->cfg->policy.notify_port != c->cfg->vxlan_port)
+		return 0;
+	return cfg_report(c, &at, "notify_port: %u is also vxlan.udp_port",
+			  c->cfg->policy.notify_port);
+}
+
 static int cfg_cross_check(struct cfg_ctx *c)
 {
 	struct ctl_config *cfg = c->cfg;
-	struct cfg_ref *vnets = NULL;
+	struct cfg_ref *vnets = NULL, *tenants = NULL, *groups = NULL;
 	uint32_t *ep_vnet = NULL;
+	long *vnet_tenant = NULL;
 	int rc;
 
-	if ((rc = cfg_check_lcores(c)) || (rc = cfg_check_ports(c)))
+	if ((rc = cfg_check_lcores(c)) || (rc = cfg_check_ports(c)) || (rc = cfg_check_notify(c)))
 		return rc;
 	vnets = malloc((cfg->n_vnets + 1) * sizeof(*vnets));
 	ep_vnet = malloc((cfg->n_endpoints + 1) * sizeof(*ep_vnet));
-	if (vnets == NULL || ep_vnet == NULL) {
+	tenants = malloc((cfg->n_tenants + 1) * sizeof(*tenants));
+	groups = malloc((cfg->n_groups + 1) * sizeof(*groups));
+	vnet_tenant = malloc((cfg->n_vnets + 1) * sizeof(*vnet_tenant));
+	if (vnets == NULL || ep_vnet == NULL || tenants == NULL || groups == NULL ||
+	    vnet_tenant == NULL) {
 		rc = cfg_oom(c);
 		goto out;
 	}
-	if ((rc = cfg_check_vnets(c, vnets)) || (rc = cfg_check_ep_refs(c, vnets, ep_vnet)))
+	if ((rc = cfg_check_vnets(c, vnets)) ||
+	    (rc = cfg_check_model(c, tenants, groups, vnet_tenant)) ||
+	    (rc = cfg_check_ep_refs(c, vnets, ep_vnet)) || (rc = cfg_check_ep_groups(c, groups)) ||
+	    (rc = cfg_check_ep_unique(c, ep_vnet, vnet_tenant)))
 		goto out;
-	rc = cfg_check_ep_unique(c, ep_vnet);
+	rc = cfg_check_policies(c, vnets, tenants, groups);
 out:
 	free(vnets);
 	free(ep_vnet);
+	free(tenants);
+	free(groups);
+	free(vnet_tenant);
 	return rc;
 }
 /* ---- loading ----------------------------------------------------------- */
@@ -2166,6 +2983,9 @@ void ctl_config_free(struct ctl_config *cfg)
 		return;
 	free(cfg->vnets);
 	free(cfg->endpoints);
+	free(cfg->tenants);
+	free(cfg->groups);
+	free(cfg->policies);
 	free(cfg->file);
 	free(cfg);
 }
@@ -2181,6 +3001,12 @@ static void cfg_set_file(struct ctl_config *cfg)
 		cfg->vnets[i].file = cfg->file;
 	for (unsigned i = 0; i < cfg->n_endpoints; i++)
 		cfg->endpoints[i].file = cfg->file;
+	for (unsigned i = 0; i < cfg->n_tenants; i++)
+		cfg->tenants[i].file = cfg->file;
+	for (unsigned i = 0; i < cfg->n_groups; i++)
+		cfg->groups[i].file = cfg->file;
+	for (unsigned i = 0; i < cfg->n_policies; i++)
+		cfg->policies[i].file = cfg->file;
 }
 
 static void *cfg_memdup(const void *src, size_t n, size_t size)
@@ -2199,7 +3025,9 @@ struct ctl_config *ctl_config_dup(const struct ctl_config *cfg)
 	struct ctl_config *d;
 
 	if (cfg == NULL || (cfg->n_vnets && cfg->vnets == NULL) ||
-	    (cfg->n_endpoints && cfg->endpoints == NULL)) {
+	    (cfg->n_endpoints && cfg->endpoints == NULL) ||
+	    (cfg->n_tenants && cfg->tenants == NULL) || (cfg->n_groups && cfg->groups == NULL) ||
+	    (cfg->n_policies && cfg->policies == NULL)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -2209,8 +3037,13 @@ struct ctl_config *ctl_config_dup(const struct ctl_config *cfg)
 	d->file = cfg->file ? strdup(cfg->file) : NULL;
 	d->vnets = cfg_memdup(cfg->vnets, cfg->n_vnets, sizeof(*cfg->vnets));
 	d->endpoints = cfg_memdup(cfg->endpoints, cfg->n_endpoints, sizeof(*cfg->endpoints));
+	d->tenants = cfg_memdup(cfg->tenants, cfg->n_tenants, sizeof(*cfg->tenants));
+	d->groups = cfg_memdup(cfg->groups, cfg->n_groups, sizeof(*cfg->groups));
+	d->policies = cfg_memdup(cfg->policies, cfg->n_policies, sizeof(*cfg->policies));
 	if ((cfg->file && d->file == NULL) || (cfg->n_vnets && d->vnets == NULL) ||
-	    (cfg->n_endpoints && d->endpoints == NULL)) {
+	    (cfg->n_endpoints && d->endpoints == NULL) ||
+	    (cfg->n_tenants && d->tenants == NULL) || (cfg->n_groups && d->groups == NULL) ||
+	    (cfg->n_policies && d->policies == NULL)) {
 		ctl_config_free(d);
 		errno = ENOMEM;
 		return NULL;
@@ -2375,6 +3208,30 @@ static int cfg_emit_map(yaml_emitter_t *em, bool start, yaml_mapping_style_t sty
 	return yaml_mapping_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
 }
 
+/* `any`, or {KIND: NAME}. */
+static int cfg_emit_selector(yaml_emitter_t *em, const struct ctl_selector *s)
+{
+	char name[CTL_NAME_MAX];
+
+	if (s->kind == CTL_SEL_ANY || (unsigned)s->kind > CTL_SEL_VM)
+		return cfg_emit_scalar(em, "any");
+	snprintf(name, sizeof(name), "%.*s", CFG_NAME_LEN, s->name);
+	return cfg_emit_map(em, true, YAML_FLOW_MAPPING_STYLE) &&
+	       cfg_emit_scalar(em, cfg_sel_kinds[s->kind]) && cfg_emit_scalar(em, name) &&
+	       cfg_emit_map(em, false, 0);
+}
+
+/* Model objects the policy service owns are not ours to keep. */
+static bool cfg_kept(const struct cfg_list *l, const char *e)
+{
+	enum ctl_origin o;
+
+	if (!l->model)
+		return true;
+	memcpy(&o, e + l->loc_origin, sizeof(o));
+	return o == CTL_FROM_CONFIG;
+}
+
 /* One element as a flow mapping on its line: the keys the loader would
  * need to rebuild it, values in the loader's syntax. */
 static int cfg_emit_obj(yaml_emitter_t *em, const struct cfg_table *t, const void *obj)
@@ -2390,6 +3247,11 @@ static int cfg_emit_obj(yaml_emitter_t *em, const struct cfg_table *t, const voi
 			continue;
 		if (!cfg_emit_scalar(em, k->key))
 			return 0;
+		if (k->type == CFG_SELECTOR) {
+			if (!cfg_emit_selector(em, (const struct ctl_selector *)cfg_val(k, obj, 0)))
+				return 0;
+			continue;
+		}
 		if (!cfg_is_items(k->type)) {
 			cfg_types[k->type].format(k, obj, 0, buf, sizeof(buf));
 			if (!cfg_emit_scalar(em, buf))
@@ -2399,7 +3261,21 @@ static int cfg_emit_obj(yaml_emitter_t *em, const struct cfg_table *t, const voi
 		if (!cfg_emit_seq(em, true, YAML_FLOW_SEQUENCE_STYLE))
 			return 0;
 		for (unsigned j = 0; j < cfg_count(k, obj) && j < k->max_n; j++) {
+			const struct ctl_ip *gw =
+				(const struct ctl_ip *)((const char *)obj + k->off2) + j;
+
 			cfg_types[k->type].format(k, obj, j, buf, sizeof(buf));
+			if (k->type == CFG_SUBNETS && gw->family != 0) {
+				char g[INET6_ADDRSTRLEN + 32];
+
+				cfg_ip_str(gw, g, sizeof(g));
+				if (!cfg_emit_map(em, true, YAML_FLOW_MAPPING_STYLE) ||
+				    !cfg_emit_scalar(em, "prefix") || !cfg_emit_scalar(em, buf) ||
+				    !cfg_emit_scalar(em, "gateway") || !cfg_emit_scalar(em, g) ||
+				    !cfg_emit_map(em, false, 0))
+					return 0;
+				continue;
+			}
 			if (!cfg_emit_scalar(em, buf))
 				return 0;
 		}
@@ -2427,19 +3303,22 @@ static int cfg_emit_state(yaml_emitter_t *em, const struct ctl_config *cfg)
 		const struct cfg_key *k = &cfg_top.keys[i];
 		const struct cfg_list *l = k->sub;
 		const char *arr = (const char *)cfg + k->off;
-		unsigned n = cfg_count(k, cfg);
+		unsigned n = cfg_count(k, cfg), kept = 0;
 
 		if (!k->live)
 			continue;
 		if (l->dynamic)   /* the field holds a pointer to the array */
 			arr = *(const char *const *)arr;
+		for (unsigned j = 0; j < n; j++)
+			kept += cfg_kept(l, arr + (size_t)j * l->elem_size);
 		/* An empty list as "[]": a bare "key:" would read as null. */
 		if (!cfg_emit_scalar(em, k->key) ||
 		    !cfg_emit_seq(em, true,
-				  n ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE))
+				  kept ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE))
 			return 0;
 		for (unsigned j = 0; j < n; j++)
-			if (!cfg_emit_obj(em, l->elem, arr + (size_t)j * l->elem_size))
+			if (cfg_kept(l, arr + (size_t)j * l->elem_size) &&
+			    !cfg_emit_obj(em, l->elem, arr + (size_t)j * l->elem_size))
 				return 0;
 		if (!cfg_emit_seq(em, false, 0))
 			return 0;
@@ -2605,12 +3484,43 @@ static void cfg_borrow(struct ctl_config *cand, const struct ctl_config *cfg)
 	cand->vnets = NULL;
 	cand->n_endpoints = 0;
 	cand->endpoints = NULL;
+	cand->n_tenants = cand->n_groups = cand->n_policies = 0;
+	cand->tenants = NULL;
+	cand->groups = NULL;
+	cand->policies = NULL;
+}
+
+/* The model sections a state file may lack (written before they existed):
+ * absent, the configuration's are kept. */
+struct cfg_kept_sections {
+	bool tenants, groups, policies;
+};
+
+static void cfg_keep_absent(struct cfg_ctx *c, struct cfg_kept_sections *keep,
+			    struct ctl_config *cand, const struct ctl_config *cfg)
+{
+	keep->tenants = cfg_get(c, c->root, "tenants") == NULL;
+	keep->groups = cfg_get(c, c->root, "groups") == NULL;
+	keep->policies = cfg_get(c, c->root, "policies") == NULL;
+	if (keep->tenants) {
+		cand->n_tenants = cfg->n_tenants;
+		cand->tenants = cfg->tenants;
+	}
+	if (keep->groups) {
+		cand->n_groups = cfg->n_groups;
+		cand->groups = cfg->groups;
+	}
+	if (keep->policies) {
+		cand->n_policies = cfg->n_policies;
+		cand->policies = cfg->policies;
+	}
 }
 
 int ctl_config_load_state(struct ctl_config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct cfg_ctx c = { .file = path, .err = err, .errlen = errlen };
 	struct cfg_state *st = NULL;
+	struct cfg_kept_sections keep = { false, false, false };
 	yaml_document_t doc;
 	char *buf = NULL, got[64];
 	size_t len = 0;
@@ -2642,8 +3552,17 @@ int ctl_config_load_state(struct ctl_config *cfg, const char *path, char *err, s
 	else if (c.root->type != YAML_MAPPING_NODE)
 		rc = cfg_err(&c, c.root, "expected a mapping at the top level, got %s",
 			     cfg_got(c.root, got, sizeof(got)));
-	else if ((rc = cfg_parse_map(&c, &cfg_state_table, c.root, st, NULL)) == 0)
+	else if ((rc = cfg_parse_map(&c, &cfg_state_table, c.root, st, NULL)) == 0) {
+		cfg_keep_absent(&c, &keep, &st->cfg, cfg);
 		rc = cfg_cross_check(&c);
+		/* Kept sections are only lent to the candidate. */
+		if (keep.tenants)
+			st->cfg.tenants = NULL;
+		if (keep.groups)
+			st->cfg.groups = NULL;
+		if (keep.policies)
+			st->cfg.policies = NULL;
+	}
 	yaml_document_delete(&doc);
 	if (rc)
 		goto out;
@@ -2660,6 +3579,30 @@ int ctl_config_load_state(struct ctl_config *cfg, const char *path, char *err, s
 	cfg->endpoints = st->cfg.endpoints;
 	st->cfg.vnets = NULL;
 	st->cfg.endpoints = NULL;
+	if (!keep.tenants) {
+		free(cfg->tenants);
+		cfg->n_tenants = st->cfg.n_tenants;
+		cfg->tenants = st->cfg.tenants;
+		st->cfg.tenants = NULL;
+		for (unsigned i = 0; i < cfg->n_tenants; i++)
+			cfg->tenants[i].line = cfg->tenants[i].col = 0;
+	}
+	if (!keep.groups) {
+		free(cfg->groups);
+		cfg->n_groups = st->cfg.n_groups;
+		cfg->groups = st->cfg.groups;
+		st->cfg.groups = NULL;
+		for (unsigned i = 0; i < cfg->n_groups; i++)
+			cfg->groups[i].line = cfg->groups[i].col = 0;
+	}
+	if (!keep.policies) {
+		free(cfg->policies);
+		cfg->n_policies = st->cfg.n_policies;
+		cfg->policies = st->cfg.policies;
+		st->cfg.policies = NULL;
+		for (unsigned i = 0; i < cfg->n_policies; i++)
+			cfg->policies[i].line = cfg->policies[i].col = 0;
+	}
 	for (unsigned i = 0; i < cfg->n_vhost; i++)
 		cfg->vhost[i].line = cfg->vhost[i].col = 0;
 	for (unsigned i = 0; i < cfg->n_vnets; i++)
@@ -2670,6 +3613,9 @@ out:
 	if (st) {
 		free(st->cfg.vnets);
 		free(st->cfg.endpoints);
+		free(st->cfg.tenants);
+		free(st->cfg.groups);
+		free(st->cfg.policies);
 	}
 	free(st);
 	free(buf);

@@ -495,7 +495,8 @@ static void test_unknown_keys(void)
 	EXPECT_ERR(
 		W "\nworker:\n  lcores: [1]\n", "t.yaml:4:1:",
 		"unknown key 'worker' in configuration (expected one of: eal, workers, control, vxlan, "
-		"physical_ports, vhost_ports, virtual_networks, endpoints)");
+		"physical_ports, vhost_ports, tenants, virtual_networks, groups, endpoints, policies, "
+		"policy, policy_service)");
 	EXPECT_ERR("eal:\n  huge: 1\n" W, "t.yaml:2:3:", "unknown key 'huge' in eal");
 	EXPECT_ERR(W "  lcore: 2\n", "t.yaml:3:3:", "unknown key 'lcore' in workers");
 	EXPECT_ERR(W "control: {path: /x}\n", "t.yaml:3:11:", "unknown key 'path' in control");
@@ -515,7 +516,7 @@ static void test_unknown_keys(void)
 		   "unknown key 'subnet' in virtual network");
 	EXPECT_ERR(
 		EP_HDR "  - name: a\n    MAC: '02:00:00:00:00:01'\n", "t.yaml:16:5:",
-		"unknown key 'MAC' in endpoint (expected one of: name, mac, ips, vnet, port, tep)");
+		"unknown key 'MAC' in endpoint (expected one of: name, mac, ips, vnet, port, tep, groups)");
 }
 
 static void test_duplicate_keys(void)
@@ -1162,6 +1163,387 @@ static void test_control_bytes_rejected_on_one_line(void)
 	CU_ASSERT(strchr(err, '\n') == NULL);
 }
 
+/* ---- the logical model: tenants, groups, policies, policy settings ------- */
+
+/* Lines 3-7: two tenants, two groups, two networks of tenant acme; more networks
+ * may follow from line 8. */
+#define MODEL W                                                                                  \
+	"tenants: [{name: acme}, {name: beta}]\n"                                                  \
+	"groups: [{name: web, tenant: acme}, {name: db}]\n"                                        \
+	"virtual_networks:\n"                                                                      \
+	"  - {name: blue, vni: 100, tenant: acme, subnets: [10.0.0.0/24]}\n"                        \
+	"  - {name: red, vni: 200, tenant: acme, subnets: [{prefix: 10.0.1.0/24, gateway: 10.0.1.1}]}\n"
+/* Policy entries start on line 9. */
+#define POL MODEL "policies:\n"
+
+static void test_model_all_keys(void)
+{
+	struct ctl_config *cfg = LOAD_OK(
+		W
+		"policy:\n"
+		"  default_same_vnet: deny\n"
+		"  default_cross_vnet: allow\n"
+		"  gateway_mac: '02:00:00:00:00:fe'\n"
+		"  cache_entries: 1024\n"
+		"  cache_entries_per_port: 1024\n"
+		"  miss_hold_ms: 0\n"
+		"  misses_per_port_per_s: 1000000\n"
+		"  notify_port: 65535\n"
+		"  notify_interval_ms: 60000\n"
+		"policy_service:\n"
+		"  backend: etcd\n"
+		"  etcd:\n"
+		"    endpoints: [http://127.0.0.1:32379, 'http://[::1]:2379', http://etcd-1.lan:2379]\n"
+		"    prefix: /a/b_c.d-e\n"
+		"    lease_ttl: 3600\n"
+		"    timeout_ms: 100\n"
+		"tenants:\n  - name: acme\n"
+		"virtual_networks:\n"
+		"  - name: blue\n    vni: 100\n    tenant: acme\n"
+		"    subnets: [10.0.0.0/24, {prefix: 10.0.1.0/24, gateway: 10.0.1.1},"
+		" {gateway: '2001:db8::1', prefix: '2001:db8::/64'}]\n"
+		"  - {name: red, vni: 200}\n"
+		"groups:\n  - {name: web, tenant: acme}\n  - {name: db}\n"
+		"endpoints:\n"
+		"  - {name: vm1, mac: '02:00:00:00:00:01', vnet: blue, tep: 192.0.2.9,"
+		" groups: [web, db]}\n"
+		"policies:\n"
+		"  - {name: p1, tenant: acme, from: {group: web}, to: {vnet: red}, action: allow,"
+		" priority: -1000000}\n"
+		"  - {name: p2, from: any, to: {any: true}, action: deny, priority: 1000000}\n"
+		"  - {name: p3, from: {vm: vm9}, to: {group: db}, action: chain, chain: fw-ids}\n");
+
+	if (cfg == NULL)
+		return;
+	CU_ASSERT_EQUAL(cfg->policy.default_same_vnet, CTL_ACT_DENY);
+	CU_ASSERT_EQUAL(cfg->policy.default_cross_vnet, CTL_ACT_ALLOW);
+	CU_ASSERT_EQUAL(cfg->policy.gateway_mac[5], 0xfe);
+	CU_ASSERT_EQUAL(cfg->policy.cache_entries, 1024);
+	CU_ASSERT_EQUAL(cfg->policy.cache_entries_per_port, 1024);
+	CU_ASSERT_EQUAL(cfg->policy.miss_hold_ms, 0);
+	CU_ASSERT_EQUAL(cfg->policy.misses_per_port_per_s, 1000000);
+	CU_ASSERT_EQUAL(cfg->policy.notify_port, 65535);
+	CU_ASSERT_EQUAL(cfg->policy.notify_interval_ms, 60000);
+	CU_ASSERT_EQUAL(cfg->policy.backend, CTL_BACKEND_ETCD);
+	CU_ASSERT_EQUAL(cfg->policy.n_etcd, 3);
+	CU_ASSERT_STRING_EQUAL(cfg->policy.etcd[1], "http://[::1]:2379");
+	CU_ASSERT_STRING_EQUAL(cfg->policy.etcd_prefix, "/a/b_c.d-e");
+	CU_ASSERT_EQUAL(cfg->policy.lease_ttl_s, 3600);
+	CU_ASSERT_EQUAL(cfg->policy.etcd_timeout_ms, 100);
+	CU_ASSERT_EQUAL_FATAL(cfg->n_tenants, 1);
+	CU_ASSERT_STRING_EQUAL(cfg->tenants[0].name, "acme");
+	CU_ASSERT_EQUAL(cfg->tenants[0].line, 21);
+	CU_ASSERT_EQUAL(cfg->tenants[0].col, 5);
+	CU_ASSERT_STRING_EQUAL(cfg->vnets[0].tenant, "acme");
+	CU_ASSERT_STRING_EQUAL(cfg->vnets[1].tenant, "");
+	CU_ASSERT_EQUAL(cfg->vnets[0].n_subnets, 3);
+	CU_ASSERT_EQUAL(cfg->vnets[0].gateways[0].family, 0);
+	CU_ASSERT_EQUAL(cfg->vnets[0].gateways[1].family, AF_INET);
+	CU_ASSERT_EQUAL(cfg->vnets[0].gateways[1].v4, htonl(0x0a000101));
+	CU_ASSERT_EQUAL(cfg->vnets[0].subnets[1].len, 24);
+	CU_ASSERT_EQUAL(cfg->vnets[0].gateways[2].family, AF_INET6);
+	CU_ASSERT_EQUAL(cfg->vnets[0].subnets[2].len, 64);
+	CU_ASSERT_EQUAL_FATAL(cfg->n_groups, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->groups[0].tenant, "acme");
+	CU_ASSERT_STRING_EQUAL(cfg->groups[1].tenant, "");
+	CU_ASSERT_EQUAL(cfg->endpoints[0].n_groups, 2);
+	CU_ASSERT_STRING_EQUAL(cfg->endpoints[0].groups[1], "db");
+	CU_ASSERT_EQUAL_FATAL(cfg->n_policies, 3);
+	CU_ASSERT_STRING_EQUAL(cfg->policies[0].tenant, "acme");
+	CU_ASSERT_EQUAL(cfg->policies[0].from.kind, CTL_SEL_GROUP);
+	CU_ASSERT_STRING_EQUAL(cfg->policies[0].from.name, "web");
+	CU_ASSERT_EQUAL(cfg->policies[0].to.kind, CTL_SEL_VNET);
+	CU_ASSERT_EQUAL(cfg->policies[0].action, CTL_ACT_ALLOW);
+	CU_ASSERT_EQUAL(cfg->policies[0].priority, -1000000);
+	CU_ASSERT_EQUAL(cfg->policies[1].from.kind, CTL_SEL_ANY);
+	CU_ASSERT_EQUAL(cfg->policies[1].to.kind, CTL_SEL_ANY);
+	CU_ASSERT_EQUAL(cfg->policies[1].priority, 1000000);
+	CU_ASSERT_EQUAL(cfg->policies[2].from.kind, CTL_SEL_VM);   /* vm9 lives elsewhere */
+	CU_ASSERT_STRING_EQUAL(cfg->policies[2].from.name, "vm9");
+	CU_ASSERT_EQUAL(cfg->policies[2].action, CTL_ACT_CHAIN);
+	CU_ASSERT_STRING_EQUAL(cfg->policies[2].chain, "fw-ids");
+	for (unsigned i = 0; i < cfg->n_policies; i++)
+		CU_ASSERT_TRUE(cfg->policies[i].origin == CTL_FROM_CONFIG &&
+			       cfg->policies[i].revision == 0);
+	CU_ASSERT_TRUE(cfg->vnets[0].origin == CTL_FROM_CONFIG && cfg->groups[0].origin ==
+		       CTL_FROM_CONFIG && cfg->endpoints[0].origin == CTL_FROM_CONFIG);
+	CU_ASSERT_EQUAL(ctl_config_validate(cfg, NULL, 0), 0);
+	ctl_config_free(cfg);
+}
+
+static void test_model_defaults(void)
+{
+	static const uint8_t gw_mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x01, 0x01 };
+	struct ctl_config *cfg = LOAD_OK(W);
+
+	if (cfg == NULL)
+		return;
+	CU_ASSERT_EQUAL(cfg->policy.default_same_vnet, CTL_ACT_ALLOW);
+	CU_ASSERT_EQUAL(cfg->policy.default_cross_vnet, CTL_ACT_DENY);
+	CU_ASSERT_EQUAL(memcmp(cfg->policy.gateway_mac, gw_mac, 6), 0);
+	CU_ASSERT_EQUAL(cfg->policy.cache_entries, 65536);
+	CU_ASSERT_EQUAL(cfg->policy.cache_entries_per_port, 8192);
+	CU_ASSERT_EQUAL(cfg->policy.miss_hold_ms, 200);
+	CU_ASSERT_EQUAL(cfg->policy.misses_per_port_per_s, 1000);
+	CU_ASSERT_EQUAL(cfg->policy.notify_port, 4799);
+	CU_ASSERT_EQUAL(cfg->policy.notify_interval_ms, 1000);
+	CU_ASSERT_EQUAL(cfg->policy.backend, CTL_BACKEND_YAML);
+	CU_ASSERT_EQUAL(cfg->policy.n_etcd, 0);
+	CU_ASSERT_STRING_EQUAL(cfg->policy.etcd_prefix, "/dpdk-vswitch");
+	CU_ASSERT_EQUAL(cfg->policy.lease_ttl_s, 5);
+	CU_ASSERT_EQUAL(cfg->policy.etcd_timeout_ms, 1000);
+	CU_ASSERT_EQUAL(cfg->n_tenants + cfg->n_groups + cfg->n_policies, 0);
+	CU_ASSERT_PTR_NULL(cfg->tenants);
+	CU_ASSERT_PTR_NULL(cfg->policies);
+	ctl_config_free(cfg);
+	/* Empty sections are the defaults too. */
+	cfg = LOAD_OK(W "policy:\npolicy_service: {}\ntenants: []\ngroups: ~\npolicies:\n");
+	if (cfg)
+		CU_ASSERT_EQUAL(cfg->policy.cache_entries, 65536);
+	ctl_config_free(cfg);
+}
+
+static void test_policy_settings_rules(void)
+{
+	EXPECT_ERR(W "policy: {cache_entries: 1023}\n", "t.yaml:3:25:",
+		   "cache_entries: 1023 is out of range (1024..16777216)");
+	EXPECT_ERR(W "policy: {cache_entries: 2048, cache_entries_per_port: 4096}\n",
+		   "t.yaml:3:55:", "cache_entries_per_port: 4096 is more than cache_entries (2048)");
+	EXPECT_ERR(W "policy: {cache_entries_per_port: 15}\n", "t.yaml:3:34:",
+		   "cache_entries_per_port: 15 is out of range (16..16777216)");
+	EXPECT_ERR(W "policy: {miss_hold_ms: 5001}\n", "t.yaml:3:24:", "out of range (0..5000)");
+	EXPECT_ERR(W "policy: {misses_per_port_per_s: 0}\n", "t.yaml:3:33:",
+		   "out of range (1..1000000)");
+	EXPECT_ERR(W "policy: {notify_interval_ms: 60001}\n", "t.yaml:3:30:",
+		   "out of range (0..60000)");
+	EXPECT_ERR(W "policy: {notify_port: 0}\n", "t.yaml:3:23:", "out of range (1..65535)");
+	EXPECT_ERR(W "vxlan: {udp_port: 5000}\npolicy: {notify_port: 5000}\n", "t.yaml:4:23:",
+		   "notify_port: 5000 is also vxlan.udp_port");
+	EXPECT_ERR(W "policy: {notify_port: 4789}\n", "t.yaml:3:23:",
+		   "notify_port: 4789 is also vxlan.udp_port");
+	EXPECT_ERR(W "policy: {default_same_vnet: chain}\n", "t.yaml:3:29:",
+		   "default_same_vnet: a default is allow or deny");
+	EXPECT_ERR(W "policy: {default_cross_vnet: maybe}\n", "t.yaml:3:30:",
+		   "default_cross_vnet: expected one of allow, deny, chain, got 'maybe'");
+	EXPECT_ERR(W "policy: {gateway_mac: '01:00:5e:00:00:01'}\n", "t.yaml:3:23:",
+		   "gateway_mac: 01:00:5e:00:00:01 is a multicast address");
+	EXPECT_ERR(W "policy: {gateway_mac: '00:00:00:00:00:00'}\n", "t.yaml:3:23:",
+		   "gateway_mac: the all-zero MAC address is not allowed");
+	EXPECT_ERR(W "policy: {cache_size: 1}\n", "t.yaml:3:10:",
+		   "unknown key 'cache_size' in policy (expected one of: default_same_vnet");
+	/* policy_service */
+	EXPECT_ERR(W "policy_service: {backend: consul}\n", "t.yaml:3:27:",
+		   "backend: expected one of yaml, etcd, got 'consul'");
+	EXPECT_ERR(W "policy_service: {backend: etcd}\n", "t.yaml:3:17:",
+		   "backend etcd needs etcd.endpoints");
+	EXPECT_ERR(W "policy_service:\n  backend: etcd\n  etcd: {endpoints: []}\n", "t.yaml:5:9:",
+		   "backend etcd needs etcd.endpoints");
+	EXPECT_ERR(W "policy_service:\n  etcd: {endpoints: [http://a:1]}\n", "t.yaml:4:9:",
+		   "etcd: only with backend etcd");
+	EXPECT_ERR(W "policy_service:\n  backend: etcd\n  etcd: {prefix: /x}\n", "t.yaml:5:9:",
+		   "missing required key 'endpoints' in policy_service.etcd");
+#define ETCD W "policy_service:\n  backend: etcd\n  etcd:\n    endpoints: [http://h:2379]\n"
+	EXPECT_ERR(W "policy_service:\n  backend: etcd\n  etcd:\n"
+		   "    endpoints: [http://h:2379, https://h:2379]\n", "t.yaml:6:32:",
+		   "endpoints: 'https://h:2379' is not http://HOST:PORT");
+	EXPECT_ERR(W "policy_service:\n  backend: etcd\n  etcd:\n    endpoints: [http://h]\n",
+		   "t.yaml:6:17:", "endpoints: 'http://h' is not http://HOST:PORT");
+	EXPECT_ERR(W "policy_service:\n  backend: etcd\n  etcd:\n    endpoints: [http://h:65536]\n",
+		   "t.yaml:6:17:", "is not http://HOST:PORT");
+	EXPECT_ERR(W "policy_service:\n  backend: etcd\n  etcd:\n    endpoints: [http://h:1/v3]\n",
+		   "t.yaml:6:17:", "is not http://HOST:PORT");
+	EXPECT_ERR(W "policy_service:\n  backend: etcd\n  etcd:\n    endpoints: [http://:1]\n",
+		   "t.yaml:6:17:", "is not http://HOST:PORT");
+	EXPECT_ERR(W "policy_service:\n  backend: etcd\n  etcd:\n    endpoints: "
+		   "[a, b, c, d, e, f, g, h, i]\n", "t.yaml:6:41:",
+		   "endpoints: too many entries (9, at most 8)");
+	EXPECT_ERR(ETCD "    prefix: dpdk\n", "t.yaml:7:13:",
+		   "prefix: 'dpdk' must start with '/' and not end with one");
+	EXPECT_ERR(ETCD "    prefix: /dpdk/\n", "t.yaml:7:13:", "must start with '/'");
+	EXPECT_ERR(ETCD "    prefix: /\n", "t.yaml:7:13:", "must start with '/'");
+	EXPECT_ERR(ETCD "    prefix: /a b\n", "t.yaml:7:13:", "prefix: invalid character ' '");
+	EXPECT_ERR(ETCD "    prefix: /0123456789012345678901234567890123456789012345678901234567890123\n",
+		   "t.yaml:7:13:", "prefix: too long (65 characters, at most 63)");
+	EXPECT_ERR(ETCD "    lease_ttl: 1\n", "t.yaml:7:16:", "lease_ttl: 1 is out of range (2..3600)");
+	EXPECT_ERR(ETCD "    timeout_ms: 60001\n", "t.yaml:7:17:",
+		   "timeout_ms: 60001 is out of range (100..60000)");
+#undef ETCD
+}
+
+static void test_model_names_and_refs(void)
+{
+	EXPECT_ERR(W "tenants: [{name: a}, {name: b}, {name: a}]\n", "t.yaml:3:40:",
+		   "name: duplicate tenant name 'a' (first at line 3)");
+	EXPECT_ERR(W "tenants: [{name: 'a b'}]\n", "t.yaml:3:18:", "name: invalid character ' '");
+	EXPECT_ERR(W "tenants: [{name: a, vni: 1}]\n", "t.yaml:3:21:",
+		   "unknown key 'vni' in tenant (expected one of: name)");
+	EXPECT_ERR(MODEL "  - {name: x, vni: 300, tenant: gamma}\n", "t.yaml:8:33:",
+		   "tenant: no tenant named 'gamma'");
+	EXPECT_ERR(W "groups:\n  - {name: web}\n  - {name: web}\n", "t.yaml:5:12:",
+		   "name: duplicate group name 'web' (first at line 4)");
+	EXPECT_ERR(W "groups: [{name: web, tenant: acme}]\n", "t.yaml:3:30:",
+		   "tenant: no tenant named 'acme'");
+	EXPECT_ERR(MODEL "endpoints:\n"
+		   "  - {name: e, mac: '02:00:00:00:00:01', vnet: blue, tep: 192.0.2.2, groups: [web, app]}\n",
+		   "t.yaml:9:83:", "groups: no group named 'app'");
+	EXPECT_ERR(MODEL "endpoints:\n"
+		   "  - {name: e, mac: '02:00:00:00:00:01', vnet: blue, tep: 192.0.2.2, groups: [web, web]}\n",
+		   "t.yaml:9:83:", "groups: 'web' is listed twice");
+	EXPECT_ERR(MODEL "endpoints:\n"
+		   "  - {name: e, mac: '02:00:00:00:00:01', vnet: blue, tep: 192.0.2.2,"
+		   " groups: [a, b, c, d, e, f, g, h, i]}\n",
+		   "t.yaml:9:102:", "groups: too many entries (9, at most 8)");
+	EXPECT_ERR(POL "  - {name: p, from: any, to: any, action: allow}\n"
+		   "  - {name: p, from: any, to: any, action: deny}\n", "t.yaml:10:12:",
+		   "name: duplicate policy name 'p' (first at line 9)");
+	EXPECT_ERR(POL "  - {name: p, tenant: beta2, from: any, to: any, action: allow}\n",
+		   "t.yaml:9:23:", "tenant: no tenant named 'beta2'");
+	EXPECT_ERR(POL "  - {name: p, from: {group: app}, to: any, action: allow}\n",
+		   "t.yaml:9:29:", "from: no group named 'app'");
+	EXPECT_ERR(POL "  - {name: p, from: any, to: {vnet: green}, action: allow}\n",
+		   "t.yaml:9:37:", "to: no virtual network named 'green'");
+}
+
+static void test_policy_rules(void)
+{
+	EXPECT_ERR(POL "  - {name: p, from: any, to: any}\n", "t.yaml:9:5:",
+		   "missing required key 'action' in policy");
+	EXPECT_ERR(POL "  - {name: p, to: any, action: deny}\n", "t.yaml:9:5:",
+		   "missing required key 'from' in policy");
+	EXPECT_ERR(POL "  - {name: p, from: any, to: any, action: chain}\n", "t.yaml:9:5:",
+		   "policy 'p' has action 'chain' but no 'chain'");
+	EXPECT_ERR(POL "  - {name: p, from: any, to: any, action: allow, chain: fw}\n",
+		   "t.yaml:9:57:", "chain: only with action 'chain'");
+	EXPECT_ERR(POL "  - {name: p, from: any, to: any, action: drop}\n", "t.yaml:9:43:",
+		   "action: expected one of allow, deny, chain, got 'drop'");
+	EXPECT_ERR(POL "  - {name: p, from: any, to: any, action: deny, priority: 1000001}\n",
+		   "t.yaml:9:59:", "priority: 1000001 is out of range (-1000000..1000000)");
+	EXPECT_ERR(POL "  - {name: p, from: any, to: any, action: deny, priority: -1000001}\n",
+		   "t.yaml:9:59:", "priority: -1000001 is out of range (-1000000..1000000)");
+	/* Selectors: exactly one logical reference. */
+	EXPECT_ERR(POL "  - {name: p, from: everything, to: any, action: deny}\n", "t.yaml:9:21:",
+		   "from: expected 'any' or a mapping with one of vm, group, vnet, any, got "
+		   "'everything'");
+	EXPECT_ERR(POL "  - {name: p, from: {}, to: any, action: deny}\n", "t.yaml:9:21:",
+		   "from: give exactly one of vm, group, vnet or any");
+	EXPECT_ERR(POL "  - {name: p, from: {vm: a, group: web}, to: any, action: deny}\n",
+		   "t.yaml:9:29:", "from: give exactly one of vm, group, vnet or any ('vm' already "
+		   "at line 9)");
+	EXPECT_ERR(POL "  - {name: p, from: any, to: {any: false}, action: deny}\n",
+		   "t.yaml:9:36:", "to: any: expected true, got 'false'");
+	EXPECT_ERR(POL "  - {name: p, from: {tenant: acme}, to: any, action: deny}\n",
+		   "t.yaml:9:22:", "unknown key 'tenant' in from (expected one of: vm, group, vnet, "
+		   "any)");
+	EXPECT_ERR(POL "  - {name: p, from: {vm: 'a b'}, to: any, action: deny}\n", "t.yaml:9:26:",
+		   "from.vm: invalid character ' '");
+	EXPECT_ERR(POL "  - {name: p, from: {vm: ''}, to: any, action: deny}\n", "t.yaml:9:26:",
+		   "from.vm: must not be empty");
+}
+
+/* D2: a policy names VMs, groups and networks, never where they are. */
+static void test_policy_no_physical(void)
+{
+	static const char *const keys[] = { "host", "tep", "ip", "ips", "address", "port",
+					    "nic", "mac", "interface", "device" };
+	char text[1024], msg[256];
+
+	for (unsigned i = 0; i < UNIT_DIM(keys); i++) {
+		snprintf(text, sizeof(text), POL "  - {name: p1, from: any, to: any, action: deny, "
+			 "%s: x}\n", keys[i]);
+		snprintf(msg, sizeof(msg), "policy 'p1': '%s' is a physical location; policies "
+			 "name only VMs, groups and virtual networks", keys[i]);
+		expect_err_(text, "t.yaml:9:50:", msg, __LINE__);
+		snprintf(text, sizeof(text), POL "  - {name: p1, from: {%s: x}, to: any, "
+			 "action: deny}\n", keys[i]);
+		snprintf(msg, sizeof(msg), "policy 'p1': from: '%s' is a physical location; "
+			 "policies name only VMs, groups and virtual networks", keys[i]);
+		expect_err_(text, "t.yaml:9:23:", msg, __LINE__);
+	}
+	EXPECT_ERR(POL "  - {name: p1, from: {vm: 10.0.0.1}, to: any, action: deny}\n",
+		   "t.yaml:9:27:", "policy 'p1': from: '10.0.0.1' (an IP address) is a physical "
+		   "location; policies name only VMs, groups and virtual networks");
+	EXPECT_ERR(POL "  - {name: p1, from: any, to: {group: '2001:db8::1'}, action: deny}\n",
+		   "t.yaml:9:39:", "policy 'p1': to: '2001:db8::1' (an IP address) is a physical "
+		   "location");
+	EXPECT_ERR(POL "  - {name: p1, from: any, to: {vnet: '02:00:00:00:00:01'}, action: deny}\n",
+		   "t.yaml:9:38:", "policy 'p1': to: '02:00:00:00:00:01' (a MAC address) is a "
+		   "physical location");
+	/* Before the name is known, the policy is named without it. */
+	EXPECT_ERR(POL "  - {tep: 192.0.2.2, name: p1}\n", "t.yaml:9:6:",
+		   "policy: 'tep' is a physical location");
+}
+
+static void test_subnet_gateways(void)
+{
+#define VN W "virtual_networks:\n"   /* entries from line 4 */
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [{prefix: 10.0.0.0/24, gateway: 10.0.1.1}]}\n",
+		   "t.yaml:4:64:", "subnets: gateway 10.0.1.1 is not inside 10.0.0.0/24");
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [{prefix: 10.0.0.0/24, gateway: 10.0.0.0}]}\n",
+		   "t.yaml:4:64:", "subnets: gateway 10.0.0.0 is the network address of 10.0.0.0/24");
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [{prefix: 10.0.0.0/24, gateway: 10.0.0.255}]}\n",
+		   "t.yaml:4:64:", "subnets: gateway 10.0.0.255 is the broadcast address of 10.0.0.0/24");
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [{prefix: 10.0.0.0/24, gateway: '2001:db8::1'}]}\n",
+		   "t.yaml:4:64:", "subnets: gateway 2001:db8::1 is not inside 10.0.0.0/24");
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [{prefix: '2001:db8::/64', gateway: '2001:db8::'}]}\n",
+		   "t.yaml:4:68:", "subnets: gateway 2001:db8:: is the network address of 2001:db8::/64");
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [{gateway: 10.0.0.1}]}\n", "t.yaml:4:33:",
+		   "subnets: missing required key 'prefix' in subnet");
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [{prefix: 10.0.0.0/24, gw: 10.0.0.1}]}\n",
+		   "t.yaml:4:55:", "subnets: unknown key 'gw' in subnet (expected one of: prefix, gateway)");
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [{prefix: 10.0.0.0/24, gateway: x}]}\n",
+		   "t.yaml:4:64:", "subnets: gateway: expected an IPv4 or IPv6 address, got 'x'");
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [{prefix: 10.0.0.1/24}]}\n", "t.yaml:4:42:",
+		   "subnets: 10.0.0.1/24 has host bits set");
+	EXPECT_ERR(VN "  - {name: n, vni: 1, subnets: [[10.0.0.0/24]]}\n", "t.yaml:4:33:",
+		   "subnets: expected a prefix or {prefix, gateway}, got a sequence");
+	/* /31 and /32 have neither network nor broadcast address. */
+	{
+		struct ctl_config *cfg = LOAD_OK(
+			VN "  - {name: n, vni: 1, subnets: [{prefix: 10.0.0.0/31, gateway: 10.0.0.0},"
+			" {prefix: 10.0.1.1/32, gateway: 10.0.1.1}]}\n");
+
+		if (cfg)
+			CU_ASSERT_EQUAL(cfg->vnets[0].gateways[1].v4, htonl(0x0a000101));
+		ctl_config_free(cfg);
+	}
+#undef VN
+}
+
+/* The networks of one tenant are one routing domain. */
+static void test_tenant_routing_domain(void)
+{
+	struct ctl_config *cfg;
+
+	EXPECT_ERR(MODEL "  - {name: green, vni: 300, tenant: acme, subnets: [10.0.0.128/25]}\n",
+		   "t.yaml:8:53:", "subnets: 10.0.0.128/25 overlaps 10.0.0.0/24 of network 'blue' "
+		   "(both in tenant 'acme')");
+	EXPECT_ERR(MODEL "  - {name: green, vni: 300, tenant: acme, subnets: [10.0.0.0/16]}\n",
+		   "t.yaml:8:53:", "subnets: 10.0.0.0/16 overlaps 10.0.0.0/24 of network 'blue'");
+	/* Other tenants, and networks without one, may reuse the addresses. */
+	cfg = LOAD_OK(MODEL "  - {name: green, vni: 300, tenant: beta, subnets: [10.0.0.0/24]}\n"
+		      "  - {name: plain, vni: 400, subnets: [10.0.0.0/16]}\n"
+		      "  - {name: plain2, vni: 500, subnets: [10.0.0.0/16]}\n");
+	ctl_config_free(cfg);
+	/* Endpoint IPv4 addresses are unique across the tenant's networks;
+	 * IPv6 ones, and networks without a tenant, stay per network. */
+#define DOM W "tenants: [{name: acme}]\n"                                                      \
+	"virtual_networks:\n"                                                                     \
+	"  - {name: blue, vni: 1, tenant: acme}\n"                                                \
+	"  - {name: red, vni: 2, tenant: acme}\n"                                                 \
+	"  - {name: solo, vni: 3}\n"                                                              \
+	"endpoints:\n"                                                                            \
+	"  - {name: a, mac: '02:00:00:00:00:01', vnet: blue, tep: 192.0.2.2, ips: [10.0.0.5]}\n"  \
+	"  - {name: b, mac: '02:00:00:00:00:02', vnet: solo, tep: 192.0.2.2,"                     \
+	" ips: [10.0.0.5, '2001:db8::5']}\n"
+	EXPECT_ERR(DOM "  - {name: c, mac: '02:00:00:00:00:03', vnet: red, tep: 192.0.2.2,"
+		   " ips: ['2001:db8::5', 10.0.0.5]}\n", "t.yaml:11:89:",
+		   "ips: 10.0.0.5 is already used in tenant 'acme' by endpoint 'a' (network 'blue')");
+	cfg = LOAD_OK(DOM "  - {name: c, mac: '02:00:00:00:00:03', vnet: red, tep: 192.0.2.2,"
+		      " ips: ['2001:db8::5', 10.0.0.6]}\n");
+	ctl_config_free(cfg);
+#undef DOM
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -1193,6 +1575,14 @@ int main(void)
 		{ "200k endpoints", test_many_endpoints },
 		{ "duplicate in 50k endpoints", test_many_endpoints_dup },
 		{ "control bytes rejected, errors on one line", test_control_bytes_rejected_on_one_line },
+		{ "model: every key", test_model_all_keys },
+		{ "model: defaults", test_model_defaults },
+		{ "policy and policy_service rules", test_policy_settings_rules },
+		{ "model: names and references", test_model_names_and_refs },
+		{ "policy rules", test_policy_rules },
+		{ "policies name nothing physical", test_policy_no_physical },
+		{ "subnet gateways", test_subnet_gateways },
+		{ "a tenant is one routing domain", test_tenant_routing_domain },
 	};
 	const struct unit_suite suite = { "config", tests, UNIT_DIM(tests), NULL, NULL,
 					  NULL, NULL };

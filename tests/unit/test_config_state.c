@@ -795,7 +795,8 @@ static void test_state_rejected(void)
 		{ "state_version: x\n...\n", "1:16: state_version: expected an integer, got 'x'" },
 		{ ST_HEAD "endpoints: []\nphysical_ports: []\n...\n",
 		  "6:1: unknown key 'physical_ports' in state file (expected one of: "
-		  "state_version, vhost_ports, virtual_networks, endpoints)" },
+		  "state_version, vhost_ports, tenants, virtual_networks, groups, endpoints, "
+		  "policies)" },
 		{ ST_HEAD "endpoints: []\nfoo: 1\n...\n", "6:1: unknown key 'foo' in state file" },
 		{ ST_HEAD "...\n", "1:1: missing required key 'endpoints' in state file" },
 		{ "vhost_ports: []\nvirtual_networks: []\nendpoints: []\n...\n",
@@ -958,6 +959,451 @@ static void test_state_many_endpoints(void)
 	ctl_config_free(cfg);
 }
 
+/* ---- the logical model ------------------------------------------------------ */
+
+/* Tenants, groups, policies of every form, gateways, endpoint groups. */
+static const char model_yaml[] =
+	"workers: {lcores: [1]}\n"
+	"physical_ports:\n"
+	"  - {name: ul0, devargs: net_null0, ip: 192.0.2.1/24}\n"
+	"tenants: [{name: acme}, {name: beta}]\n"
+	"groups: [{name: web, tenant: acme}, {name: db}]\n"
+	"virtual_networks:\n"
+	"  - {name: blue, vni: 100, tenant: acme, subnets: [10.0.0.0/24,"
+	" {prefix: 10.0.1.0/24, gateway: 10.0.1.1}, {prefix: '2001:db8::/64', gateway: '2001:db8::1'}]}\n"
+	"  - {name: red, vni: 200, tenant: acme, subnets: [10.0.2.0/24]}\n"
+	"  - {name: solo, vni: 300}\n"
+	"endpoints:\n"
+	"  - {name: a1, mac: '02:00:00:00:0a:01', ips: [10.0.0.1], vnet: blue, tep: 192.0.2.2,"
+	" groups: [web, db]}\n"
+	"  - {name: b1, mac: '02:00:00:00:0b:01', ips: [10.0.2.1], vnet: red, tep: 192.0.2.3}\n"
+	"policies:\n"
+	"  - {name: p1, tenant: acme, from: {group: web}, to: {vnet: red}, action: allow,"
+	" priority: -5}\n"
+	"  - {name: p2, from: any, to: {vm: far-away}, action: chain, chain: fw}\n"
+	"  - {name: p3, from: {vnet: solo}, to: {group: db}, action: deny, priority: 7}\n";
+
+static struct ctl_tenant *tenant(struct ctl_config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_tenants; i++)
+		if (!strcmp(c->tenants[i].name, name))
+			return &c->tenants[i];
+	CU_FAIL_FATAL("no such tenant");
+	return NULL;
+}
+
+static struct ctl_policy *policy(struct ctl_config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_policies; i++)
+		if (!strcmp(c->policies[i].name, name))
+			return &c->policies[i];
+	CU_FAIL_FATAL("no such policy");
+	return NULL;
+}
+
+static int sel_eq(const struct ctl_selector *a, const struct ctl_selector *b)
+{
+	return a->kind == b->kind && !strcmp(a->name, b->name);
+}
+
+/* The model sections of @a and @b hold the same values. */
+static void expect_same_model_(const struct ctl_config *a, const struct ctl_config *b, int line)
+{
+	check_(a->n_tenants == b->n_tenants && a->n_groups == b->n_groups &&
+	       a->n_policies == b->n_policies && a->n_vnets == b->n_vnets &&
+	       a->n_endpoints == b->n_endpoints, line, "model counts differ");
+	if (a->n_tenants != b->n_tenants || a->n_groups != b->n_groups ||
+	    a->n_policies != b->n_policies || a->n_vnets != b->n_vnets ||
+	    a->n_endpoints != b->n_endpoints)
+		return;
+	for (unsigned i = 0; i < a->n_tenants; i++)
+		check_(!strcmp(a->tenants[i].name, b->tenants[i].name), line, "tenant %u", i);
+	for (unsigned i = 0; i < a->n_groups; i++)
+		check_(!strcmp(a->groups[i].name, b->groups[i].name) &&
+		       !strcmp(a->groups[i].tenant, b->groups[i].tenant), line, "group %u", i);
+	for (unsigned i = 0; i < a->n_vnets; i++) {
+		const struct ctl_vnet *x = &a->vnets[i], *y = &b->vnets[i];
+		int same = !strcmp(x->tenant, y->tenant) && x->n_subnets == y->n_subnets;
+
+		for (unsigned s = 0; same && s < x->n_subnets; s++)
+			same = x->gateways[s].family == y->gateways[s].family &&
+			       (x->gateways[s].family == 0 || ip_eq(&x->gateways[s], &y->gateways[s]));
+		check_(same, line, "network %s: tenant or gateways differ", x->name);
+	}
+	for (unsigned i = 0; i < a->n_endpoints; i++) {
+		const struct ctl_endpoint *x = &a->endpoints[i], *y = &b->endpoints[i];
+		int same = x->n_groups == y->n_groups;
+
+		for (unsigned g = 0; same && g < x->n_groups; g++)
+			same = !strcmp(x->groups[g], y->groups[g]);
+		check_(same, line, "endpoint %s: groups differ", x->name);
+	}
+	for (unsigned i = 0; i < a->n_policies; i++) {
+		const struct ctl_policy *x = &a->policies[i], *y = &b->policies[i];
+
+		check_(!strcmp(x->name, y->name) && !strcmp(x->tenant, y->tenant) &&
+		       sel_eq(&x->from, &y->from) && sel_eq(&x->to, &y->to) &&
+		       x->action == y->action && !strcmp(x->chain, y->chain) &&
+		       x->priority == y->priority, line, "policy %s differs", x->name);
+	}
+}
+#define EXPECT_SAME_MODEL(a, b) expect_same_model_((a), (b), __LINE__)
+
+static void test_model_dup(void)
+{
+	struct ctl_config *cfg = LOAD(model_yaml), *d;
+
+	if (cfg == NULL)
+		return;
+	d = ctl_config_dup(cfg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_TRUE(d->tenants != cfg->tenants && d->groups != cfg->groups &&
+		       d->policies != cfg->policies);
+	EXPECT_SAME_MODEL(cfg, d);
+	CU_ASSERT_PTR_EQUAL(d->policies[2].file, d->file);
+	CU_ASSERT_PTR_EQUAL(d->tenants[1].file, d->file);
+	CU_ASSERT_PTR_EQUAL(d->groups[1].file, d->file);
+	CU_ASSERT_EQUAL(d->policies[1].line, cfg->policies[1].line);
+	strcpy(d->tenants[0].name, "X");
+	d->policies[0].priority = 99;
+	CU_ASSERT_STRING_EQUAL(cfg->tenants[0].name, "acme");
+	CU_ASSERT_EQUAL(cfg->policies[0].priority, -5);
+	ctl_config_free(cfg);
+	CU_ASSERT_STRING_EQUAL(d->groups[0].name, "web");
+	ctl_config_free(d);
+}
+
+MUTATION(m_dup_tenant, strcpy(tenant(c, "beta")->name, "acme"))
+MUTATION(m_vnet_tenant, strcpy(c->vnets[2].tenant, "gamma"))
+MUTATION(m_group_tenant, strcpy(c->groups[1].tenant, "gamma"))
+MUTATION(m_dup_group, strcpy(c->groups[1].name, "web"))
+MUTATION(m_ep_group, strcpy(ep(c, "b1")->groups[0], "app"); ep(c, "b1")->n_groups = 1)
+MUTATION(m_ep_group_twice, strcpy(ep(c, "a1")->groups[1], "web"))
+MUTATION(m_ep_groups_many, ep(c, "a1")->n_groups = CTL_MAX_EP_GROUPS + 1)
+MUTATION(m_dup_policy, strcpy(policy(c, "p3")->name, "p1"))
+MUTATION(m_policy_tenant, strcpy(policy(c, "p2")->tenant, "gamma"))
+MUTATION(m_sel_group, strcpy(policy(c, "p3")->to.name, "app"))
+MUTATION(m_sel_vnet, strcpy(policy(c, "p1")->to.name, "green"))
+MUTATION(m_sel_ip, strcpy(policy(c, "p2")->to.name, "10.0.0.1"))
+MUTATION(m_sel_mac, strcpy(policy(c, "p2")->to.name, "02:00:00:00:00:01"))
+MUTATION(m_sel_kind, policy(c, "p2")->from.kind = (enum ctl_sel_kind)9)
+MUTATION(m_sel_any_name, strcpy(policy(c, "p2")->from.name, "x"))
+MUTATION(m_sel_empty, policy(c, "p2")->to.name[0] = '\0')
+MUTATION(m_chain_missing, policy(c, "p2")->chain[0] = '\0')
+MUTATION(m_chain_extra, strcpy(policy(c, "p1")->chain, "fw"))
+MUTATION(m_action, policy(c, "p1")->action = (enum ctl_action)7)
+MUTATION(m_priority, policy(c, "p1")->priority = -1000001)
+MUTATION(m_gw_outside, set_ip(&c->vnets[0].gateways[1], "10.0.2.1"))
+MUTATION(m_gw_bcast, set_ip(&c->vnets[0].gateways[1], "10.0.1.255"))
+MUTATION(m_gw_family, set_ip(&c->vnets[0].gateways[0], "2001:db8::1"))
+MUTATION(m_overlap, set_ip(&c->vnets[1].subnets[0].addr, "10.0.1.0"))
+MUTATION(m_tenant_ip, set_ip(&ep(c, "b1")->ips[0], "10.0.0.1");
+	 set_ip(&c->vnets[1].subnets[0].addr, "10.0.0.0"); strcpy(c->vnets[1].tenant, "beta"))
+MUTATION(m_tenant_ip2, {
+	strcpy(c->vnets[1].tenant, "acme");
+	c->vnets[1].n_subnets = 0;
+	set_ip(&ep(c, "b1")->ips[0], "10.0.0.1");
+})
+MUTATION(m_notify, c->policy.notify_port = c->vxlan_port)
+MUTATION(m_per_port, c->policy.cache_entries_per_port = c->policy.cache_entries + 1)
+MUTATION(m_default, c->policy.default_cross_vnet = CTL_ACT_CHAIN)
+MUTATION(m_gw_mac, memset(c->policy.gateway_mac, 0, 6))
+MUTATION(m_etcd_none, c->policy.backend = CTL_BACKEND_ETCD)
+MUTATION(m_etcd_yaml, {
+	strcpy(c->policy.etcd[0], "http://127.0.0.1:2379");
+	c->policy.n_etcd = 1;
+})
+MUTATION(m_etcd_url, {
+	c->policy.backend = CTL_BACKEND_ETCD;
+	strcpy(c->policy.etcd[0], "http://h:0");
+	c->policy.n_etcd = 1;
+})
+MUTATION(m_etcd_prefix, strcpy(c->policy.etcd_prefix, "/x/"))
+
+static void test_validate_model_rejects(void)
+{
+	static const struct {
+		void (*mutate)(struct ctl_config *);
+		const char *msg;
+	} cases[] = {
+		{ mut_m_dup_tenant, "tenant 'acme': name: duplicate tenant name 'acme'" },
+		{ mut_m_vnet_tenant, "virtual network 'solo': tenant: no tenant named 'gamma'" },
+		{ mut_m_group_tenant, "group 'db': tenant: no tenant named 'gamma'" },
+		{ mut_m_dup_group, "group 'web': name: duplicate group name 'web'" },
+		{ mut_m_ep_group, "endpoint 'b1': groups: no group named 'app'" },
+		{ mut_m_ep_group_twice, "endpoint 'a1': groups: 'web' is listed twice" },
+		{ mut_m_ep_groups_many, "endpoint 'a1': groups: too many entries (9, at most 8)" },
+		{ mut_m_dup_policy, "policy 'p1': name: duplicate policy name 'p1'" },
+		{ mut_m_policy_tenant, "policy 'p2': tenant: no tenant named 'gamma'" },
+		{ mut_m_sel_group, "policy 'p3': to: no group named 'app'" },
+		{ mut_m_sel_vnet, "policy 'p1': to: no virtual network named 'green'" },
+		{ mut_m_sel_ip, "policy 'p2': to: '10.0.0.1' (an IP address) is a physical location; "
+				"policies name only VMs, groups and virtual networks" },
+		{ mut_m_sel_mac, "policy 'p2': to: '02:00:00:00:00:01' (a MAC address) is a physical "
+				 "location; policies name only VMs, groups and virtual networks" },
+		{ mut_m_sel_kind, "policy 'p2': from: selector kind 9 is not one of any, vnet, group, "
+				  "vm" },
+		{ mut_m_sel_any_name, "policy 'p2': from: 'any' takes no name" },
+		{ mut_m_sel_empty, "policy 'p2': to.vm: must not be empty" },
+		{ mut_m_chain_missing, "policy 'p2': has action 'chain' but no 'chain' to send "
+				       "traffic through" },
+		{ mut_m_chain_extra, "policy 'p1': chain: only with action 'chain'" },
+		{ mut_m_action, "policy 'p1': action: 7 is not one of allow, deny, chain" },
+		{ mut_m_priority, "policy 'p1': priority: -1000001 is out of range "
+				  "(-1000000..1000000)" },
+		{ mut_m_gw_outside, "virtual network 'blue': subnets: gateway 10.0.2.1 is not inside "
+				    "10.0.1.0/24" },
+		{ mut_m_gw_bcast, "virtual network 'blue': subnets: gateway 10.0.1.255 is the "
+				  "broadcast address of 10.0.1.0/24" },
+		{ mut_m_gw_family, "virtual network 'blue': subnets: gateway 2001:db8::1 is not "
+				   "inside 10.0.0.0/24" },
+		{ mut_m_overlap, "virtual network 'red': subnets: 10.0.1.0/24 overlaps 10.0.1.0/24 of "
+				 "network 'blue' (both in tenant 'acme')" },
+		{ mut_m_tenant_ip2, "endpoint 'b1': ips: 10.0.0.1 is already used in tenant 'acme' "
+				    "by endpoint 'a1' (network 'blue')" },
+		{ mut_m_notify, "policy: notify_port: 4789 is also vxlan.udp_port" },
+		{ mut_m_per_port, "policy: cache_entries_per_port: 65537 is more than cache_entries "
+				  "(65536)" },
+		{ mut_m_default, "policy: default_cross_vnet: a default is allow or deny" },
+		{ mut_m_gw_mac, "policy: gateway_mac: the all-zero MAC address is not allowed" },
+		{ mut_m_etcd_none, "policy_service: backend etcd needs etcd.endpoints (at least one "
+				   "http://HOST:PORT)" },
+		{ mut_m_etcd_yaml, "policy_service: etcd: only with backend etcd" },
+		{ mut_m_etcd_url, "policy_service.etcd: endpoints: 'http://h:0' is not "
+				  "http://HOST:PORT" },
+		{ mut_m_etcd_prefix, "policy_service.etcd: prefix: '/x/' must start with '/' and not "
+				     "end with one" },
+	};
+	struct ctl_config *base = LOAD(model_yaml);
+
+	if (base == NULL)
+		return;
+	CU_ASSERT_EQUAL(ctl_config_validate(base, NULL, 0), 0);
+	/* Another tenant's network may reuse the address. */
+	{
+		struct ctl_config *c = ctl_config_dup(base);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		mut_m_tenant_ip(c);
+		CU_ASSERT_EQUAL(ctl_config_validate(c, NULL, 0), 0);
+		ctl_config_free(c);
+	}
+	for (unsigned i = 0; i < UNIT_DIM(cases); i++) {
+		char err[CTL_ERR_MAX] = "";
+		struct ctl_config *c = ctl_config_dup(base);
+		int rc;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		cases[i].mutate(c);
+		rc = ctl_config_validate(c, err, sizeof(err));
+		check_(rc == -EINVAL && !strcmp(err, cases[i].msg), __LINE__,
+		       "case %u: expected '%s' (-EINVAL), got '%s' (%d)", i, cases[i].msg, err, rc);
+		ctl_config_free(c);
+	}
+	ctl_config_free(base);
+}
+
+CHANGE(backend, {
+	c->policy.backend = CTL_BACKEND_ETCD;
+	strcpy(c->policy.etcd[0], "http://127.0.0.1:2379");
+	c->policy.n_etcd = 1;
+})
+CHANGE(etcd_prefix, strcpy(c->policy.etcd_prefix, "/other"))
+CHANGE(lease, c->policy.lease_ttl_s = 10)
+CHANGE(etcd_timeout, c->policy.etcd_timeout_ms = 2000)
+CHANGE(cache, c->policy.cache_entries = 131072)
+CHANGE(per_port, c->policy.cache_entries_per_port = 16)
+CHANGE(notify_port, c->policy.notify_port = 4800)
+
+static void test_restart_needed_model(void)
+{
+	static const struct {
+		void (*change)(struct ctl_config *);
+		const char *msg;
+	} cases[] = {
+		{ chg_backend, "policy_service: backend changed (yaml -> etcd): a restart is needed" },
+		{ chg_etcd_prefix, "policy_service.etcd: prefix changed (/dpdk-vswitch -> /other): a "
+				   "restart is needed" },
+		{ chg_lease, "policy_service.etcd: lease_ttl changed (5 -> 10): a restart is needed" },
+		{ chg_etcd_timeout, "policy_service.etcd: timeout_ms changed (1000 -> 2000): a "
+				    "restart is needed" },
+		{ chg_cache, "policy: cache_entries changed (65536 -> 131072): a restart is needed" },
+		{ chg_per_port, "policy: cache_entries_per_port changed (8192 -> 16): a restart is "
+				"needed" },
+		{ chg_notify_port, "policy: notify_port changed (4799 -> 4800): a restart is needed" },
+	};
+	char err[CTL_ERR_MAX] = "x";
+	struct ctl_config *a = LOAD(model_yaml), *b;
+
+	if (a == NULL)
+		return;
+	/* Live: the other policy keys and the whole model. */
+	b = ctl_config_dup(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	b->policy.default_same_vnet = CTL_ACT_DENY;
+	b->policy.default_cross_vnet = CTL_ACT_ALLOW;
+	b->policy.gateway_mac[5] = 0x77;
+	b->policy.miss_hold_ms = 0;
+	b->policy.misses_per_port_per_s = 5;
+	b->policy.notify_interval_ms = 0;
+	b->n_tenants = 1;
+	b->n_groups = 0;
+	b->n_policies = 1;
+	strcpy(b->policies[0].name, "renamed");
+	strcpy(b->vnets[2].tenant, "beta");
+	CU_ASSERT_EQUAL(ctl_config_restart_needed(a, b, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(err, "");
+	ctl_config_free(b);
+	for (unsigned i = 0; i < UNIT_DIM(cases); i++) {
+		int rc;
+
+		b = ctl_config_dup(a);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+		cases[i].change(b);
+		rc = ctl_config_restart_needed(a, b, err, sizeof(err));
+		check_(rc == -EINVAL && !strcmp(err, cases[i].msg), __LINE__,
+		       "case %u: expected '%s', got '%s' (%d)", i, cases[i].msg, err, rc);
+		ctl_config_free(b);
+	}
+	ctl_config_free(a);
+}
+
+static void test_state_model_round_trip(void)
+{
+	char err[CTL_ERR_MAX] = "", path[256];
+	struct ctl_config *cfg = LOAD(model_yaml), *other = NULL;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (cfg == NULL)
+		return;
+	path_in(path, sizeof(path), "model/state.yaml");
+	CU_ASSERT_EQUAL(ctl_config_save_state(cfg, path, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(err, "");
+	text = read_all(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	/* The configuration's own syntax: mapping-form subnets, mapping selectors. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "{prefix: 10.0.1.0/24, gateway: 10.0.1.1}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "from: {group: web}, to: {vnet: red}"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "from: any, to: {vm: far-away}, action: chain, "
+					    "chain: fw"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "priority: -5"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "groups: [web, db]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\ntenants:\n"));
+	other = LOAD("workers: {lcores: [1]}\n"
+		     "physical_ports: [{name: ul0, devargs: net_null0, ip: 192.0.2.1/24}]\n");
+	if (other == NULL)
+		goto out;
+	CU_ASSERT_EQUAL(ctl_config_load_state(other, path, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(err, "");
+	EXPECT_SAME_MODEL(cfg, other);
+	CU_ASSERT_PTR_EQUAL(other->policies[0].file, other->file);
+	CU_ASSERT_EQUAL(other->policies[0].line, 0);
+	CU_ASSERT_EQUAL(other->tenants[0].origin, CTL_FROM_CONFIG);
+	CU_ASSERT_EQUAL(ctl_config_validate(other, err, sizeof(err)), 0);
+out:
+	free(text);
+	ctl_config_free(other);
+	ctl_config_free(cfg);
+}
+
+/* Objects read from the policy service live there, never in the state file. */
+static void test_state_skips_service_objects(void)
+{
+	char err[CTL_ERR_MAX] = "", path[256];
+	struct ctl_config *cfg = LOAD(model_yaml), *back = NULL;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (cfg == NULL)
+		return;
+	tenant(cfg, "beta")->origin = CTL_FROM_SERVICE;
+	cfg->groups[1].origin = CTL_FROM_SERVICE;       /* db */
+	cfg->vnets[2].origin = CTL_FROM_SERVICE;        /* solo */
+	ep(cfg, "b1")->origin = CTL_FROM_SERVICE;
+	policy(cfg, "p3")->origin = CTL_FROM_SERVICE;   /* names solo and db */
+	strcpy(ep(cfg, "a1")->groups[1], "web");
+	ep(cfg, "a1")->n_groups = 1;
+	path_in(path, sizeof(path), "origin/state.yaml");
+	CU_ASSERT_EQUAL_FATAL(ctl_config_save_state(cfg, path, err, sizeof(err)), 0);
+	text = read_all(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NULL(strstr(text, "beta"));
+	CU_ASSERT_PTR_NULL(strstr(text, "name: db"));
+	CU_ASSERT_PTR_NULL(strstr(text, "solo"));
+	CU_ASSERT_PTR_NULL(strstr(text, "b1"));
+	CU_ASSERT_PTR_NULL(strstr(text, "p3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "name: p1"));
+	back = LOAD("workers: {lcores: [1]}\n"
+		    "physical_ports: [{name: ul0, devargs: net_null0, ip: 192.0.2.1/24}]\n");
+	if (back == NULL)
+		goto out;
+	CU_ASSERT_EQUAL(ctl_config_load_state(back, path, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(err, "");
+	CU_ASSERT_EQUAL(back->n_tenants, 1);
+	CU_ASSERT_EQUAL(back->n_groups, 1);
+	CU_ASSERT_EQUAL(back->n_vnets, 2);
+	CU_ASSERT_EQUAL(back->n_endpoints, 1);
+	CU_ASSERT_EQUAL(back->n_policies, 2);
+	/* Everything service-made gone: an empty list is written as []. */
+	for (unsigned i = 0; i < cfg->n_tenants; i++)
+		cfg->tenants[i].origin = CTL_FROM_SERVICE;
+	for (unsigned i = 0; i < cfg->n_vnets; i++)
+		strcpy(cfg->vnets[i].tenant, "");
+	for (unsigned i = 0; i < cfg->n_groups; i++)
+		strcpy(cfg->groups[i].tenant, "");
+	for (unsigned i = 0; i < cfg->n_policies; i++)
+		strcpy(cfg->policies[i].tenant, "");
+	CU_ASSERT_EQUAL(ctl_config_save_state(cfg, path, err, sizeof(err)), 0);
+	free(text);
+	text = read_all(path, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\ntenants: []\n"));
+out:
+	free(text);
+	ctl_config_free(back);
+	ctl_config_free(cfg);
+}
+
+/* A state file written before the model existed keeps the configuration's
+ * tenants, groups and policies, which must still fit it. */
+static void test_state_without_model_sections(void)
+{
+#define OLD_HEAD "state_version: 1\nvhost_ports: []\nvirtual_networks:\n"                  \
+	"- {name: blue, vni: 100, tenant: acme, subnets: [10.0.0.0/24]}\n"                  \
+	"- {name: solo, vni: 300}\n"
+	static const char old[] = OLD_HEAD "- {name: red, vni: 200}\n"
+		"endpoints:\n- {name: e, mac: '02:00:00:00:00:01', vnet: blue, tep: 192.0.2.9,"
+		" groups: [web]}\n...\n";
+	static const char no_red[] = OLD_HEAD "endpoints: []\n...\n";
+	char err[CTL_ERR_MAX] = "", path[256];
+	struct ctl_config *cfg = LOAD(model_yaml);
+	struct ctl_tenant *t;
+
+	if (cfg == NULL)
+		return;
+	/* p1 names network red: without it the file is refused, nothing changed;
+	 * the policy has no line in the state file, so it is named. */
+	path_in(path, sizeof(path), "old.yaml");
+	write_file(path, no_red, strlen(no_red));
+	EXPECT_LOAD_FAILS(cfg, path, -EINVAL, "policy 'p1': to: no virtual network named 'red'");
+
+	t = cfg->tenants;
+	write_file(path, old, strlen(old));
+	CU_ASSERT_EQUAL(ctl_config_load_state(cfg, path, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(err, "");
+	CU_ASSERT_PTR_EQUAL(cfg->tenants, t);
+	CU_ASSERT_EQUAL(cfg->n_tenants, 2);
+	CU_ASSERT_EQUAL(cfg->n_groups, 2);
+	CU_ASSERT_EQUAL(cfg->n_policies, 3);
+	CU_ASSERT_EQUAL(cfg->n_vnets, 3);
+	CU_ASSERT_STRING_EQUAL(cfg->vnets[2].tenant, "");
+	CU_ASSERT_EQUAL(cfg->n_endpoints, 1);
+	CU_ASSERT_EQUAL(ctl_config_validate(cfg, err, sizeof(err)), 0);
+	ctl_config_free(cfg);
+#undef OLD_HEAD
+}
+
 int main(int argc, char **argv)
 {
 	static const struct unit_test tests[] = {
@@ -976,6 +1422,15 @@ int main(int argc, char **argv)
 		{ "save creates the directory", test_state_save_creates_dir },
 		{ "save leaves no temp file", test_state_save_no_temp_left },
 		{ "state with 200k endpoints", test_state_many_endpoints },
+		{ "dup copies tenants, groups and policies", test_model_dup },
+		{ "validate rejects each model rule with the object's name",
+		  test_validate_model_rejects },
+		{ "restart needed for policy_service and the decision cache",
+		  test_restart_needed_model },
+		{ "state round trip of the model", test_state_model_round_trip },
+		{ "state keeps only objects from the configuration", test_state_skips_service_objects },
+		{ "state without model sections keeps the configuration's",
+		  test_state_without_model_sections },
 	};
 	const struct unit_suite suite = { "config_state", tests, UNIT_DIM(tests), suite_init,
 					  suite_clean, NULL, NULL };
