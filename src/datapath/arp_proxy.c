@@ -1,5 +1,6 @@
 /* VM input, stage 3: answer ARP requests from the endpoint table, so no
- * ARP for a known VM ever crosses the underlay.  Requests for unknown
+ * ARP for a known VM ever crosses the underlay, and for the network's
+ * gateway addresses with the distributed gateway's MAC (D10).  Requests for unknown
  * addresses go on to be flooded if the network floods, else are dropped;
  * gratuitous ARP and probes for the VM's own address are absorbed; ARP
  * replies pass on as unicast. */
@@ -75,6 +76,14 @@ dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			pkts[k++] = m;  /* a VM answering a request we delivered to it */
 			continue;
 		}
+		v = pol_vnet_lookup(md->vni);
+		if (v != NULL && v->n_gateways > 0 && pol_vnet_is_gateway(v, tip)) {
+			DP_TRACE(c, "arp", "answered locally: %s is-at %s (the network's gateway)",
+				 dp_trace_ip4(c->trace, tip), dp_trace_mac(c->trace, &dp.gateway_mac));
+			arp_make_reply(eh, a, &dp.gateway_mac, tip);
+			dp_tx_enqueue(c, md->in_port, m);
+			continue;
+		}
 		target = pol_ep_by_ip4(md->vni, tip);
 		if (unlikely(target != NULL && target->local && target->port == md->in_port)) {
 			/* a probe for its own address (RFC 5227): no conflict to report */
@@ -89,7 +98,6 @@ dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			dp_tx_enqueue(c, md->in_port, m);
 			continue;
 		}
-		v = pol_vnet_lookup(md->vni);
 		if (v != NULL && v->flood) {
 			DP_TRACE(c, "arp", "no endpoint owns %s; network %s floods: on to lookup",
 				 dp_trace_ip4(c->trace, tip), dp_trace_vnet(c->trace, md->vni));

@@ -23,6 +23,7 @@
 
 #include "ctl_config.h"
 #include "dp_drop.h"
+#include "pol_cache.h"
 #include "pol_tables.h"
 
 #define DP_BURST 32
@@ -94,8 +95,12 @@ struct dp_meta {
 	uint16_t in_port;             /* datapath port index it arrived on */
 	uint16_t l3_off;              /* offset of the L3 header in the frame */
 	uint16_t ether_type;          /* host order */
-	uint32_t vni;                 /* virtual network, once known */
-	const struct pol_endpoint *dst; /* resolved destination, if any */
+	uint32_t vni;                 /* virtual network, once known (VM input: the
+				       * destination's after a routed decision) */
+	uint16_t tunnel;              /* VM input: tunnel to encapsulate toward */
+	uint16_t tag;                 /* policy revision tag for / from the VXLAN header */
+	uint32_t tep;                 /* network input: outer source IPv4, network order */
+	uint64_t held_until;          /* TSC deadline while waiting for a decision; 0 = not held */
 };
 
 static inline struct dp_meta *
@@ -127,6 +132,27 @@ struct dp_rxq_list {
 	struct dp_rxq q[DP_MAX_LCORE_RXQ];
 };
 
+/* What workers tell the control thread (dp.events, one ring, MP/SC). */
+enum dp_event_type {
+	DP_EV_MISS = 1,               /* no decision for key (from VM port @port) */
+	DP_EV_NOT_LOCAL,              /* VXLAN from @tep for (key.src_vni, key.dst MAC) not here */
+	DP_EV_STALE_TAG,              /* VXLAN from @tep carried policy tag @tag, not ours */
+};
+
+struct dp_event {
+	uint8_t type;                 /* enum dp_event_type */
+	uint8_t pad0;
+	uint16_t port;
+	uint32_t tep;                 /* network order */
+	uint16_t tag;
+	uint16_t pad1;
+	uint32_t pad2;
+	struct pol_flow_key key;
+};
+
+#define DP_HOLD_MAX 64                /* frames a worker holds waiting for decisions */
+#define DP_MISS_FILTER 256            /* recent misses a worker does not report again */
+
 /* One worker's state: only that worker writes it; the control thread
  * reads the counters (64-bit aligned loads, no tearing on x86-64). */
 struct dp_lcore {
@@ -140,6 +166,13 @@ struct dp_lcore {
 	struct dp_txbuf tx[DP_MAX_PORTS];
 	unsigned idle_polls;
 	unsigned sleep_us;
+	/* frames waiting for a decision (policy.miss_hold_ms), in arrival order */
+	uint16_t n_held;
+	uint64_t held_gen;            /* pol_cache.gen when they were last retried */
+	struct rte_mbuf *held[DP_HOLD_MAX];
+	/* misses already reported: hash slot -> (key hash, TSC when reported) */
+	struct { uint32_t sig; uint64_t tsc; } miss_filter[DP_MISS_FILTER];
+	uint64_t events_lost;         /* dp.events full */
 	/* counters: dp: rw, ctl: ro */
 	uint64_t packets;             /* frames received */
 	uint64_t busy_cycles;         /* TSC cycles of iterations that had work */
@@ -155,7 +188,13 @@ struct dp_state {
 	struct dp_lcore *lcores;              /* n_workers entries */
 	struct dp_port *_Atomic ports[DP_MAX_PORTS]; /* dp: ro, ctl: rw */
 	struct rte_mempool *pool;
-	struct rte_ring *punt;                /* workers -> control: underlay ARP */
+	struct rte_ring *punt;                /* workers -> control: underlay ARP, notifications */
+	struct rte_ring *events;              /* workers -> control: struct dp_event */
+	uint16_t notify_port;                 /* network order; UDP port of notifications */
+	_Atomic uint16_t policy_tag;          /* our policy revision tag; 0 = do not check */
+	uint64_t miss_hold_tsc;               /* how long a frame waits for its decision */
+	uint64_t miss_repeat_tsc;             /* a worker reports one miss at most this often */
+	struct rte_ether_addr gateway_mac;    /* distributed gateway (D10) */
 	uint16_t vxlan_port;                  /* network order */
 	bool vxlan_any_source;                /* accept VXLAN from unknown TEPs */
 	unsigned idle_sleep_max_us;
@@ -201,13 +240,24 @@ void dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pk
 uint16_t dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_port_security(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
-uint16_t dp_l2_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_vxlan_encap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 
 /* --- stages of the network input path --- */
 uint16_t dp_underlay_input(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_net_deliver(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+
+/* Frames held for a decision (dp_policy.c), once per loop iteration while
+ * c->n_held > 0: after an install (pol_cache.gen moved) run them again
+ * through the policy stage and encapsulation; drop those whose time is up
+ * (policy_miss).  Returns how many left the hold queue. */
+unsigned dp_policy_held(struct dp_lcore *c);
+/* Drop (policy_miss) every held frame: the worker is stopping. */
+void dp_policy_held_free(struct dp_lcore *c);
+/* Tell the control thread @ev on dp.events unless this worker did so for
+ * @sig within dp.miss_repeat_tsc; nothing in a trace.  True when queued. */
+bool dp_event_report(struct dp_lcore *c, const struct dp_event *ev, uint32_t sig);
 
 /* Encapsulate one frame toward @tunnel and queue it; counts and frees on failure. */
 void dp_vxlan_encap_one(struct dp_lcore *c, struct rte_mbuf *m, uint16_t tunnel);

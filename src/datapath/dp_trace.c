@@ -24,6 +24,8 @@ static const char STAGE_FLOOD[] = "flood";
 
 #define VXLAN_I_FLAG RTE_BE32(0x08000000)
 
+int (*dp_trace_decide)(const struct pol_flow_key *k, uint16_t in_port, struct pol_decision *out);
+
 /* Append printf output at *@o of @buf (@size bytes); stops quietly when full. */
 static void __rte_format_printf(4, 5)
 appendf(char *buf, size_t size, size_t *o, const char *fmt, ...)
@@ -391,8 +393,8 @@ void
 dp_trace_punt(struct dp_trace *t, struct rte_mbuf *m)
 {
 	t->punted = true;
-	dp_trace_add(t, "punt", "underlay ARP: handed to the control thread (underlay address "
-		     "and neighbours); not processed further, not queued");
+	dp_trace_add(t, "punt", "underlay ARP or notification: handed to the control thread; "
+		     "not processed further, not queued");
 	rte_pktmbuf_free(m);
 }
 

@@ -71,6 +71,14 @@ json_t *dp_trace_json(const struct dp_trace *t);
 
 /* --- hooks called by the stages in trace mode (c->trace != NULL) --- */
 
+/* Set by the control plane: decide @k (from port @in_port) into @out as a
+ * miss would be resolved, without installing it.  Returns 0 or a negative
+ * errno.  A traced frame with no cached decision is never held: it goes
+ * on with this decision, or is dropped (policy_miss) when the hook is
+ * NULL or fails. */
+extern int (*dp_trace_decide)(const struct pol_flow_key *k, uint16_t in_port,
+			      struct pol_decision *out);
+
 /* Record that @m would have been sent on @port, then free it. */
 void dp_trace_output(struct dp_trace *t, uint16_t port, struct rte_mbuf *m);
 /* Record that @m would have been handed to the control thread, then free it. */

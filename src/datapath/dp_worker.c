@@ -25,7 +25,7 @@ dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 		n = dp_vm_parse(c, pkts, n);
 		n = dp_port_security(c, pkts, n);
 		n = dp_arp_proxy(c, pkts, n);
-		n = dp_l2_forward(c, pkts, n);
+		n = dp_policy_forward(c, pkts, n);
 		dp_vxlan_encap(c, pkts, n);
 	} else {
 		n = dp_underlay_input(c, pkts, n);
@@ -92,8 +92,10 @@ dp_worker_main(void *arg)
 			if (p->inject != NULL && l->q[i].queue == 0)
 				work += drain_inject(c, p);
 		}
+		if (unlikely(c->n_held > 0))
+			work += dp_policy_held(c);
 		rte_rcu_qsbr_quiescent(pol_tables.rcu, c->worker);
-		if (work > 0) {
+		if (work > 0 || c->n_held > 0) {   /* no nap while frames wait */
 			c->busy_cycles += rte_rdtsc() - t0;
 			c->idle_polls = 0;
 			c->sleep_us = 0;
@@ -101,6 +103,7 @@ dp_worker_main(void *arg)
 			idle_backoff(c);
 		}
 	}
+	dp_policy_held_free(c);
 	rte_rcu_qsbr_thread_offline(pol_tables.rcu, c->worker);
 	rte_rcu_qsbr_thread_unregister(pol_tables.rcu, c->worker);
 	return 0;

@@ -2,11 +2,41 @@
  * (VNI, inner destination MAC).  A broadcast ARP request goes only to the
  * VM that owns the target address; other broadcast/unknown traffic is
  * replicated to local members if the network floods (never back into
- * the underlay), else dropped. */
+ * the underlay), else dropped.  The sending switch is told (through the
+ * control thread, dp.events) when it sent to a VM that is not here (D5)
+ * or under a policy tag that is not ours (D8). */
 #include <rte_arp.h>
+#include <rte_hash_crc.h>
 
 #include "dp.h"
 #include "dp_trace.h"
+
+/* Unicast for (VNI, MAC) that is not ours: the sender's translation is stale. */
+static void
+report_not_local(struct dp_lcore *c, const struct dp_meta *md, const struct rte_ether_hdr *eh)
+{
+	struct dp_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = DP_EV_NOT_LOCAL;
+	ev.tep = md->tep;
+	pol_flow_key_mac(&ev.key, md->vni, &eh->src_addr, &eh->dst_addr);
+	dp_event_report(c, &ev, rte_hash_crc(&ev, sizeof(ev), 0));
+}
+
+/* Delivered under another policy tag than ours: once per sending TEP. */
+static void
+report_stale_tag(struct dp_lcore *c, const struct dp_meta *md, const struct rte_ether_hdr *eh)
+{
+	struct dp_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = DP_EV_STALE_TAG;
+	ev.tep = md->tep;
+	ev.tag = md->tag;
+	pol_flow_key_mac(&ev.key, md->vni, &eh->src_addr, &eh->dst_addr);
+	dp_event_report(c, &ev, rte_hash_crc_4byte(md->tep, DP_EV_STALE_TAG));
+}
 
 
 uint16_t
@@ -24,10 +54,18 @@ dp_net_deliver(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			DP_TRACE(c, "delivery", "(VNI %u, %s) → %s", md->vni,
 				 dp_trace_mac(c->trace, &eh->dst_addr), dp_trace_ep(c->trace, dst));
 			if (likely(dst != NULL && dst->local)) {
-				DP_TRACE(c, "policy", "allow — no policy applies (default)");
+				uint16_t ours = atomic_load_explicit(&dp.policy_tag,
+								     memory_order_relaxed);
+				bool stale = md->tag != 0 && ours != 0 && md->tag != ours;
+
+				DP_TRACE(c, "policy", "decided by the sending switch; tag %u%s",
+					 md->tag, stale ? ", not ours: the sender is told" : "");
 				DP_TRACE(c, "service insertion", "none enabled");
+				if (unlikely(stale))
+					report_stale_tag(c, md, eh);
 				dp_tx_enqueue(c, dst->port, m);
 			} else {
+				report_not_local(c, md, eh);
 				dp_drop(c, m, DP_DROP_DST_NOT_LOCAL);
 			}
 			continue;

@@ -62,7 +62,8 @@ dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		}
 		md->ether_type = et;
 		md->l3_off = sizeof(*eh);
-		md->dst = NULL;
+		md->tag = 0;
+		md->held_until = 0;
 		pkts[k++] = m;
 	}
 	return k;

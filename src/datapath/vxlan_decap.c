@@ -1,6 +1,8 @@
 /* Network input, stage 2: strip the outer headers validated by
  * dp_underlay_input(), keep the VNI; drops unknown VNIs and headers
- * without the I flag.  Reserved VXLAN bits are ignored (RFC 7348). */
+ * without the I flag.  Keeps the outer source (the sending TEP) and the
+ * policy tag of reserved bytes 2-3 for delivery; the other reserved bits
+ * are ignored (RFC 7348). */
 #include <rte_ip.h>
 #include <rte_udp.h>
 #include <rte_vxlan.h>
@@ -52,6 +54,8 @@ dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
 		m->packet_type = 0;
 		md->vni = vni;
+		md->tep = ip->src_addr;
+		md->tag = rte_be_to_cpu_32(vx->vx_flags) & 0xffff;
 		md->l3_off = sizeof(struct rte_ether_hdr);
 		md->ether_type = rte_be_to_cpu_16(
 			rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type);

@@ -1,7 +1,8 @@
 /* VM input, stage 5: VXLAN encapsulation (RFC 7348) toward the remote
  * tunnel endpoint of each frame's destination, queued on the physical
  * port's tx queue.  Outer: Ethernet / IPv4 (DF) / UDP (source port from
- * a hash of the inner flow, checksum 0) / VXLAN (I flag, VNI). */
+ * a hash of the inner flow, checksum 0) / VXLAN (I flag, policy tag in
+ * bytes 2-3 when the decision has one, VNI). */
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
@@ -103,7 +104,9 @@ dp_vxlan_encap_one(struct dp_lcore *c, struct rte_mbuf *m, uint16_t tunnel)
 	udp->dgram_len = rte_cpu_to_be_16(inner_len + sizeof(*udp) + sizeof(*vx));
 	udp->dgram_cksum = 0;          /* allowed for IPv4 by RFC 7348 */
 
-	vx->vx_flags = RTE_BE32(0x08000000);
+	/* The policy tag rides in reserved bytes 2-3 (where VXLAN-GBP puts its
+	 * policy ID); with no tag the header is plain RFC 7348. */
+	vx->vx_flags = rte_cpu_to_be_32(0x08000000 | dp_meta(m)->tag);
 	vx->vx_vni = rte_cpu_to_be_32(dp_meta(m)->vni << 8);
 
 	m->ol_flags &= ~(RTE_MBUF_F_TX_OFFLOAD_MASK);
@@ -126,6 +129,6 @@ uint16_t
 dp_vxlan_encap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++)
-		dp_vxlan_encap_one(c, pkts[i], dp_meta(pkts[i])->dst->tunnel);
+		dp_vxlan_encap_one(c, pkts[i], dp_meta(pkts[i])->tunnel);
 	return 0;
 }

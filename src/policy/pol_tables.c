@@ -64,6 +64,15 @@ pol_defer_free(void (*fn)(void *), void *p)
 }
 
 void
+pol_defer_drain(void)
+{
+	if (defer_q == NULL)
+		return;
+	rte_rcu_qsbr_synchronize(pol_tables.rcu, RTE_QSBR_THRID_INVALID);
+	pol_tables_reclaim();
+}
+
+void
 pol_tables_reclaim(void)
 {
 	unsigned freed, pending, avail;
@@ -208,6 +217,8 @@ vnet_republish(struct vnet_state *s, const struct pol_vnet *base)
 	v->flood = base->flood;
 	v->n_subnets = base->n_subnets;
 	memcpy(v->subnets, base->subnets, sizeof(v->subnets));
+	v->n_gateways = base->n_gateways;
+	memcpy(v->gateways, base->gateways, sizeof(v->gateways));
 	for (uint16_t p = 0; p < POL_MAX_PORTS; p++)
 		if (s->port_members[p])
 			v->flood_ports[v->n_flood_ports++] = p;
@@ -237,6 +248,9 @@ pol_vnet_set(const struct ctl_vnet *cv)
 
 	snprintf(base.name, sizeof(base.name), "%s", cv->name);
 	memcpy(base.subnets, cv->subnets, sizeof(base.subnets));
+	for (unsigned i = 0; i < cv->n_subnets && i < CTL_MAX_SUBNETS; i++)
+		if (cv->gateways[i].family == AF_INET)
+			base.gateways[base.n_gateways++] = cv->gateways[i].v4;
 	if (s == NULL) {
 		s = calloc(1, sizeof(*s));
 		if (s == NULL)

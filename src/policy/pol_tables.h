@@ -47,6 +47,10 @@ struct pol_vnet {
 	bool flood;                   /* replicate broadcast/unknown to members */
 	uint8_t n_subnets;
 	struct ctl_prefix subnets[CTL_MAX_SUBNETS];
+	/* distributed gateway addresses of the IPv4 subnets (D10), network
+	 * order: workers answer ARP for them with dp.gateway_mac */
+	uint8_t n_gateways;
+	uint32_t gateways[CTL_MAX_SUBNETS];
 	uint16_t n_flood_ports;       /* local ports with a member */
 	uint16_t flood_ports[POL_MAX_PORTS];
 	uint16_t n_flood_tunnels;     /* remote tunnel endpoints with a member */
@@ -134,6 +138,16 @@ pol_vnet_lookup(uint32_t vni)
 	return data;
 }
 
+/* True when @ip (IPv4, network order) is a gateway address of @v. */
+static inline bool
+pol_vnet_is_gateway(const struct pol_vnet *v, uint32_t ip)
+{
+	for (unsigned i = 0; i < v->n_gateways; i++)
+		if (v->gateways[i] == ip)
+			return true;
+	return false;
+}
+
 /* Whether some remote endpoint lives behind tunnel endpoint @ip. */
 static inline bool
 pol_tep_known(uint32_t ip)
@@ -193,5 +207,8 @@ void pol_tunnel_publish(uint16_t idx, const struct pol_tunnel *t);
 
 /* Defer fn(p) until no reader can hold p. */
 void pol_defer_free(void (*fn)(void *), void *p);
+/* Run every deferred free now.  Only when no reader is online (workers
+ * stopped): it waits for a grace period. */
+void pol_defer_drain(void);
 
 #endif

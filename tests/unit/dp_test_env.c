@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ip.h>
@@ -14,6 +15,7 @@
 #include <rte_mempool.h>
 
 #include "dp_test_env.h"
+#include "dp_trace.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -75,16 +77,25 @@ env_init(const char *prog, unsigned max_endpoints)
 					  RTE_ALIGN(sizeof(struct dp_meta), RTE_MBUF_PRIV_ALIGN),
 					  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	dp.punt = rte_ring_create("unit_punt", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	dp.events = rte_ring_create_elem("unit_events", sizeof(struct dp_event), 1024,
+					 SOCKET_ID_ANY, RING_F_SC_DEQ);
 	env_ctx = rte_zmalloc("unit_lcore", sizeof(*env_ctx), RTE_CACHE_LINE_SIZE);
-	if (dp.pool == NULL || dp.punt == NULL || env_ctx == NULL) {
+	if (dp.pool == NULL || dp.punt == NULL || dp.events == NULL || env_ctx == NULL) {
 		env_fini();
 		return -ENOMEM;
 	}
 	dp.n_workers = 1;
 	dp.lcores = env_ctx;
 	dp.vxlan_port = rte_cpu_to_be_16(4789);
+	/* as ctl_switch.c sets them from the policy: section */
+	dp.miss_hold_tsc = rte_get_tsc_hz();           /* 1 s */
+	dp.miss_repeat_tsc = rte_get_tsc_hz() / 10;    /* 100 ms */
+	dp.gateway_mac = env_mac(ENV_GW_MAC);
+	dp_trace_decide = env_decide;
 	env_ctx_reset();
 	ret = pol_tables_init(max_endpoints, 1);
+	if (ret == 0)
+		ret = pol_cache_init(ENV_CACHE_ENTRIES, 0);
 	if (ret < 0)
 		env_fini();
 	return ret;
@@ -95,11 +106,19 @@ env_fini(void)
 {
 	char rundir[PATH_MAX];
 
+	if (env_ctx != NULL)
+		dp_policy_held_free(env_ctx);
 	env_tx_clear();
 	if (dp.punt != NULL)
 		env_punt_drain();
+	if (dp.events != NULL)
+		rte_ring_reset(dp.events);
 	env_ports_clear();
+	pol_cache_fini();
 	pol_tables_fini();
+	rte_ring_free(dp.events);
+	dp.events = NULL;
+	dp_trace_decide = NULL;
 	rte_free(env_ctx);
 	env_ctx = NULL;
 	dp.lcores = NULL;
@@ -117,13 +136,19 @@ env_fini(void)
 int
 env_tables_reset(unsigned max_endpoints)
 {
+	int ret;
+
+	rte_ring_reset(dp.events);
+	pol_cache_fini();
 	pol_tables_fini();
-	return pol_tables_init(max_endpoints, 1);
+	ret = pol_tables_init(max_endpoints, 1);
+	return ret < 0 ? ret : pol_cache_init(ENV_CACHE_ENTRIES, 0);
 }
 
 void
 env_ctx_reset(void)
 {
+	dp_policy_held_free(env_ctx);
 	memset(env_ctx, 0, sizeof(*env_ctx));
 	env_ctx->lcore_id = rte_lcore_id();
 	env_ctx->worker = 0;
@@ -265,6 +290,24 @@ env_vnet(uint32_t vni, const char *name, bool flood)
 	return pol_vnet_set(&v);
 }
 
+int
+env_vnet_gateway(uint32_t vni, const char *name, bool flood, const char *gw)
+{
+	struct ctl_vnet v;
+
+	memset(&v, 0, sizeof(v));
+	snprintf(v.name, sizeof(v.name), "%s", name);
+	v.vni = vni;
+	v.flood = flood;
+	v.n_subnets = 1;
+	v.subnets[0].addr.family = AF_INET;
+	v.subnets[0].addr.v4 = env_ip4(gw) & htonl(0xffffff00);
+	v.subnets[0].len = 24;
+	v.gateways[0].family = AF_INET;
+	v.gateways[0].v4 = env_ip4(gw);
+	return pol_vnet_set(&v);
+}
+
 void
 env_ep_init(struct pol_endpoint *ep, uint32_t vni, const char *name, const char *mac)
 {
@@ -340,6 +383,74 @@ env_tunnel(uint16_t idx, const struct dp_port *phys, const char *dst, const char
 	t.dst_mac = env_mac(nh_mac);
 	pol_tunnel_publish(idx, &t);
 	pol_tep_add(t.dst_ip);   /* as ctl_tunnel_acquire() does: VXLAN from it is accepted */
+}
+
+/* --- decisions --- */
+
+int
+env_decide(const struct pol_flow_key *k, uint16_t in_port, struct pol_decision *d)
+{
+	const struct pol_endpoint *src = pol_ep_by_mac(k->src_vni, (const void *)k->src_mac);
+	const struct pol_endpoint *dst;
+	uint32_t ip;
+
+	memset(d, 0, sizeof(*d));
+	d->key = *k;
+	d->src_port = in_port;
+	d->action = CTL_ACT_ALLOW;
+	if (src != NULL)
+		snprintf(d->src_vm, sizeof(d->src_vm), "%s", src->name);
+	if (k->kind == POL_DST_IP4) {
+		memcpy(&ip, k->dst, 4);
+		dst = pol_ep_by_ip4(k->src_vni, ip);
+		d->routed = true;
+		d->src_mac = dp.gateway_mac;
+	} else {
+		dst = pol_ep_by_mac(k->src_vni, (const void *)k->dst);
+	}
+	if (dst == NULL) {
+		d->result = POL_RES_UNKNOWN;
+		d->routed = false;
+		d->dst_vni = k->src_vni;
+		return 0;
+	}
+	d->result = POL_RES_FORWARD;
+	pol_path_translate(dst, d);
+	return 0;
+}
+
+unsigned
+env_events_take(struct dp_event *ev, unsigned max)
+{
+	return rte_ring_dequeue_burst_elem(dp.events, ev, sizeof(*ev), max, NULL);
+}
+
+unsigned
+env_resolve(void)
+{
+	struct dp_event ev[64];
+	struct pol_decision d;
+	unsigned n, installed = 0;
+
+	while ((n = env_events_take(ev, RTE_DIM(ev))) > 0)
+		for (unsigned i = 0; i < n; i++) {
+			if (ev[i].type != DP_EV_MISS)
+				continue;
+			env_decide(&ev[i].key, ev[i].port, &d);
+			if (pol_decision_install(&d) == 0)
+				installed++;
+		}
+	return installed;
+}
+
+unsigned
+env_settle(void)
+{
+	unsigned n = env_resolve();
+
+	if (env_ctx->n_held > 0)
+		dp_policy_held(env_ctx);
+	return n;
 }
 
 /* --- frames --- */

@@ -4,8 +4,11 @@
  * an EAL without hugepages, a packet pool whose mbufs carry struct
  * dp_meta in their private area, the forwarding tables, fake ports whose
  * tx_burst captures what the datapath sends (rx_burst returns nothing),
- * the punt ring, and one worker context (struct dp_lcore, worker 0).
- * Frames are written byte by byte with the env_frame builders below.
+ * the punt ring, the decision cache and the event ring, and one worker
+ * context (struct dp_lcore, worker 0).  A small resolver stands in for
+ * the control thread's (ctl_resolve.c): it answers misses from the
+ * endpoint table.  Frames are written byte by byte with the env_frame
+ * builders below.
  */
 #ifndef DP_TEST_ENV_H
 #define DP_TEST_ENV_H
@@ -22,6 +25,8 @@
 #define ENV_POOL_MBUFS 8191     /* mbufs in the test pool */
 #define ENV_MAX_CAPTURE 512     /* frames kept per port by the fake tx_burst */
 #define ENV_FRAME_MAX 2048      /* largest frame the builders write */
+#define ENV_GW_MAC "02:00:00:00:ff:fe"  /* dp.gateway_mac */
+#define ENV_CACHE_ENTRIES 4096  /* decision cache size */
 
 extern struct dp_lcore *env_ctx; /* the test's worker: counters, tx buffers */
 
@@ -32,10 +37,10 @@ int env_init(const char *prog, unsigned max_endpoints);
 /* Undo env_init() (ports, captures, tables, pool, EAL); NULL-safe state. */
 void env_fini(void);
 
-/* Throw the tables away and create empty ones for @max_endpoints endpoints.
- * Returns 0 or a negative errno. */
+/* Throw the tables and the decision cache away and create empty ones for
+ * @max_endpoints endpoints.  Returns 0 or a negative errno. */
 int env_tables_reset(unsigned max_endpoints);
-/* Zero the worker context: counters, tx buffers (keeps worker 0). */
+/* Zero the worker context: counters, tx buffers, held frames (freed) (keeps worker 0). */
 void env_ctx_reset(void);
 /* mbufs of the pool currently allocated. */
 unsigned env_pool_in_use(void);
@@ -70,6 +75,8 @@ uint32_t env_ip4(const char *s);                 /* network order */
 
 /* Add or replace virtual network @vni. Returns pol_vnet_set()'s result. */
 int env_vnet(uint32_t vni, const char *name, bool flood);
+/* The same with one IPv4 subnet, @gw/24, whose gateway is @gw. */
+int env_vnet_gateway(uint32_t vni, const char *name, bool flood, const char *gw);
 /* A zeroed endpoint of network @vni with MAC @mac and no address. */
 void env_ep_init(struct pol_endpoint *ep, uint32_t vni, const char *name, const char *mac);
 /* Append IPv4 or IPv6 address @ip (text) to @ep. */
@@ -82,6 +89,22 @@ int env_ep_remote(uint32_t vni, const char *name, const char *mac, const char *i
 /* Publish tunnel @idx toward @dst over physical port @phys, next hop MAC @nh_mac. */
 void env_tunnel(uint16_t idx, const struct dp_port *phys, const char *dst, const char *nh_mac,
 		bool resolved);
+
+/* --- decisions (a stand-in for the control thread's resolver) --- */
+
+/* Decide @k from the endpoint table: FORWARD along pol_path_translate()
+ * when the destination is known (by MAC; routed keys by IPv4 in the same
+ * VNI, from the gateway MAC), else POL_RES_UNKNOWN.  Also the trace hook
+ * (dp_trace_decide).  Returns 0. */
+int env_decide(const struct pol_flow_key *k, uint16_t in_port, struct pol_decision *out);
+/* Take up to @max events from dp.events into @ev; returns how many. */
+unsigned env_events_take(struct dp_event *ev, unsigned max);
+/* Drain dp.events; install env_decide()'s answer to each miss.  Returns
+ * how many decisions were installed. */
+unsigned env_resolve(void);
+/* What the switch does after a burst: resolve misses, then let the
+ * worker retry its held frames.  Returns how many decisions were installed. */
+unsigned env_settle(void);
 
 /* --- frames --- */
 

@@ -3,8 +3,11 @@
  *
  * Frames go through dp_input() exactly as a worker runs it (every stage
  * of the port's input path, then tx flush) on fake ports whose tx is
- * captured (dp_test_env.c); a few checks call single stages.  The
- * topology of every test:
+ * captured (dp_test_env.c); a few checks call single stages.  Frames
+ * from VMs need decisions: input() lets the fixture's resolver answer
+ * the misses and the worker retry its held frames, as the switch does;
+ * the policy tests drive those steps one by one.  The topology of every
+ * test:
  *
  *   port 0  physical, 02:00:00:00:00:aa, 192.0.2.1/24, MTU 1500,
  *           next hop 02:00:00:00:00:bb
@@ -26,6 +29,7 @@
 
 #include "unit_main.h"
 #include <rte_arp.h>
+#include <rte_cycles.h>
 #include <rte_ip.h>
 #include <rte_ring.h>
 
@@ -222,12 +226,14 @@ outer_dst_is(const struct rte_mbuf *m, const char *ip)
 
 /* ---- driving the datapath ---- */
 
-/* Run @m through @port's input path as one burst, as a worker does. */
+/* Run @m through @port's input path as one burst, as a worker does;
+ * then resolve its misses and retry what was held (env_settle()). */
 static void
 input(uint16_t port, struct rte_mbuf *m)
 {
 	CU_ASSERT_FATAL(m != NULL);
 	dp_input(env_ctx, port, &m, 1);
+	env_settle();
 }
 
 static void
@@ -399,6 +405,7 @@ test_encap_source_port_follows_inner_flow(void)
 		CU_ASSERT_FATAL(burst[i] != NULL);
 	}
 	dp_input(env_ctx, VM1, burst, 16);
+	env_settle();
 	CU_ASSERT(no_drops());
 	CU_ASSERT_EQUAL_FATAL(env_tx_count(PHYS), 16);
 	for (unsigned i = 0; i < 16; i++) {
@@ -1071,6 +1078,7 @@ test_mixed_burst_from_vm_each_frame_takes_its_path(void)
 		CU_ASSERT_FATAL(burst[i] != NULL);
 	}
 	dp_input(env_ctx, VM1, burst, RTE_DIM(burst));
+	env_settle();
 
 	CU_ASSERT_EQUAL_FATAL(env_tx_count(PHYS), 2);
 	CU_ASSERT(env_mbuf_equal(env_tx_pkt(PHYS, 0), echo_vxlan, sizeof(echo_vxlan),
@@ -1164,6 +1172,7 @@ test_flood_burst_fills_tx_buffers(void)
 		CU_ASSERT_FATAL(burst[i] != NULL);
 	}
 	dp_input(env_ctx, VM1, burst, DP_BURST);  /* 2 copies each to port 0: 64 = DP_TXBUF */
+	env_settle();
 	CU_ASSERT(no_drops());
 	CU_ASSERT_EQUAL(env_tx_count(PHYS), 2 * DP_BURST);
 	CU_ASSERT_EQUAL(env_tx_count(VM2), DP_BURST);
@@ -1220,6 +1229,392 @@ test_arp_request_from_network_reaches_target_vm_only(void)
 	CU_ASSERT(no_drops());
 	CU_ASSERT_EQUAL(env_tx_total(), 1);
 	CU_ASSERT(is_frame(env_tx_pkt(VM2, 0), &in));
+}
+
+/* ---- decisions (policy stage) ---- */
+
+#define GW_MAC ENV_GW_MAC
+#define RED 200
+#define RED_GW "10.1.0.254"
+#define VM3_RED_IP "10.1.0.1"
+#define REM2_MAC "02:00:00:00:0b:02"
+#define REM2_IP "10.1.0.2"
+
+/* (VNI 100, @src → @dst MAC) */
+static struct pol_flow_key
+mac_key(const char *src, const char *dst)
+{
+	struct rte_ether_addr s = env_mac(src), d = env_mac(dst);
+	struct pol_flow_key k;
+
+	pol_flow_key_mac(&k, VNI, &s, &d);
+	return k;
+}
+
+/* Install what the resolver would decide for @k from vm1, with @result. */
+static void
+install_as(const struct pol_flow_key *k, uint8_t result, uint16_t tag)
+{
+	struct pol_decision d;
+
+	env_decide(k, VM1, &d);
+	d.result = result;
+	d.tag = tag;
+	CU_ASSERT_FATAL(pol_decision_install(&d) == 0);
+}
+
+/* Input without the resolver: what the worker does before the control thread answers. */
+static void
+input_raw(uint16_t port, const struct env_frame *f)
+{
+	struct rte_mbuf *m = env_frame_mbuf(f);
+
+	CU_ASSERT_FATAL(m != NULL);
+	dp_input(env_ctx, port, &m, 1);
+}
+
+static void
+test_denied_frame_dropped_policy_deny(void)
+{
+	struct pol_flow_key k = mac_key(VM1_MAC, VM2_MAC);
+	struct env_frame f;
+
+	install_as(&k, POL_RES_DENY, 0);
+	icmp_frame(&f, VM2_MAC, VM1_MAC, VM1_IP, VM2_IP, 8, 32);
+	input_frame(VM1, &f);
+	CU_ASSERT(dropped(1, DP_DROP_POLICY_DENY, VM1));
+	install_as(&k, POL_RES_CHAIN_DOWN, 0);
+	input_frame(VM1, &f);
+	CU_ASSERT(dropped(1, DP_DROP_CHAIN_DOWN, VM1));
+	/* unknown: as the network says (no flooding here) */
+	install_as(&k, POL_RES_UNKNOWN, 0);
+	input_frame(VM1, &f);
+	CU_ASSERT(dropped(1, DP_DROP_UNKNOWN_DST, VM1));
+}
+
+static void
+test_miss_held_then_forwarded_after_install(void)
+{
+	struct pol_flow_key k = mac_key(VM1_MAC, VM2_MAC);
+	struct env_frame f[3];
+	struct dp_event ev[4];
+	struct pol_decision d;
+
+	for (unsigned i = 0; i < 3; i++) {
+		icmp_frame(&f[i], VM2_MAC, VM1_MAC, VM1_IP, VM2_IP, 8, 32 + i);
+		input_raw(VM1, &f[i]);
+	}
+	CU_ASSERT_EQUAL(env_ctx->n_held, 3);
+	CU_ASSERT_EQUAL(env_tx_total(), 0);
+	CU_ASSERT(no_drops());
+	/* one miss reported for the three, with the port and the key */
+	CU_ASSERT_EQUAL_FATAL(env_events_take(ev, 4), 1);
+	CU_ASSERT_EQUAL(ev[0].type, DP_EV_MISS);
+	CU_ASSERT_EQUAL(ev[0].port, VM1);
+	CU_ASSERT(memcmp(&ev[0].key, &k, sizeof(k)) == 0);
+	/* nothing installed: retrying changes nothing */
+	dp_policy_held(env_ctx);
+	CU_ASSERT_EQUAL(env_ctx->n_held, 3);
+	env_decide(&k, VM1, &d);
+	CU_ASSERT_FATAL(pol_decision_install(&d) == 0);
+	dp_policy_held(env_ctx);
+	CU_ASSERT_EQUAL(env_ctx->n_held, 0);
+	CU_ASSERT(no_drops());
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(VM2), 3);
+	for (unsigned i = 0; i < 3; i++)   /* in order, unchanged */
+		CU_ASSERT(is_frame(env_tx_pkt(VM2, i), &f[i]));
+	CU_ASSERT_EQUAL(env_ctx->port[VM1].rx_packets, 3);
+}
+
+static void
+test_held_frame_dropped_when_its_time_is_up(void)
+{
+	uint64_t hold = dp.miss_hold_tsc;
+	struct env_frame f;
+
+	dp.miss_hold_tsc = rte_get_tsc_hz() / 1000000 + 1;   /* ~1 us */
+	icmp_frame(&f, REM_MAC, VM1_MAC, VM1_IP, REM_IP, 8, 32);
+	input_raw(VM1, &f);
+	dp.miss_hold_tsc = hold;
+	CU_ASSERT_EQUAL(env_ctx->n_held, 1);
+	rte_delay_us_block(10);
+	dp_policy_held(env_ctx);   /* no install since: only the deadline is checked */
+	CU_ASSERT_EQUAL(env_ctx->n_held, 0);
+	CU_ASSERT(dropped(1, DP_DROP_POLICY_MISS, VM1));
+	env_resolve();
+
+	/* without holding, a miss is dropped at once (and still reported) */
+	dp.miss_hold_tsc = 0;
+	udp_frame(&f, VM2_MAC, VM1_MAC, VM1_IP, VM2_IP, 1, 2);
+	input_raw(VM1, &f);
+	dp.miss_hold_tsc = hold;
+	CU_ASSERT_EQUAL(env_ctx->n_held, 0);
+	CU_ASSERT(dropped(1, DP_DROP_POLICY_MISS, VM1));
+}
+
+static void
+test_hold_queue_full_drops_policy_miss_and_loses_nothing(void)
+{
+	struct rte_mbuf *burst[DP_BURST];
+	struct env_frame f;
+	unsigned sent;
+
+	for (unsigned b = 0; b < 3; b++) {   /* 96 frames, room for DP_HOLD_MAX */
+		for (unsigned i = 0; i < DP_BURST; i++) {
+			udp_frame(&f, REM_MAC, VM1_MAC, VM1_IP, REM_IP, 1000 + b * DP_BURST + i, 53);
+			burst[i] = env_frame_mbuf(&f);
+			CU_ASSERT_FATAL(burst[i] != NULL);
+		}
+		dp_input(env_ctx, VM1, burst, DP_BURST);
+	}
+	CU_ASSERT_EQUAL(env_ctx->n_held, DP_HOLD_MAX);
+	CU_ASSERT_EQUAL(env_ctx->drops[DP_DROP_POLICY_MISS], 3 * DP_BURST - DP_HOLD_MAX);
+	CU_ASSERT_EQUAL(env_settle(), 1);
+	sent = env_tx_count(PHYS);
+	CU_ASSERT_EQUAL(sent, DP_HOLD_MAX);
+	CU_ASSERT_EQUAL(env_ctx->n_held, 0);
+	/* every frame sent or counted */
+	CU_ASSERT_EQUAL(sent + drops_total(), 3 * DP_BURST);
+	for (unsigned i = 0; i < sent; i++)   /* the first 64, in order */
+		CU_ASSERT_EQUAL(rte_be_to_cpu_16(*rte_pktmbuf_mtod_offset(env_tx_pkt(PHYS, i),
+			uint16_t *, 124 - 74 + 34)), 1000 + i);  /* inner UDP source port */
+}
+
+static void
+test_miss_reported_once_per_interval(void)
+{
+	uint64_t repeat = dp.miss_repeat_tsc;
+	struct dp_event ev[8];
+	struct env_frame f;
+
+	icmp_frame(&f, REM_MAC, VM1_MAC, VM1_IP, REM_IP, 8, 32);
+	input_raw(VM1, &f);
+	input_raw(VM1, &f);
+	icmp_frame(&f, VM2_MAC, VM1_MAC, VM1_IP, VM2_IP, 8, 32);   /* another key */
+	input_raw(VM1, &f);
+	CU_ASSERT_EQUAL(env_events_take(ev, 8), 2);
+	CU_ASSERT(memcmp(&ev[0].key.dst, (uint8_t[]){ 2, 0, 0, 0, 0x0b, 1 }, 6) == 0);
+	CU_ASSERT(memcmp(&ev[1].key.dst, (uint8_t[]){ 2, 0, 0, 0, 0x0a, 2 }, 6) == 0);
+	/* an install of something else: held frames retried, not reported again */
+	install_as(&(struct pol_flow_key){ .kind = POL_DST_MAC }, POL_RES_FORWARD, 0);
+	dp_policy_held(env_ctx);
+	CU_ASSERT_EQUAL(env_ctx->n_held, 3);
+	CU_ASSERT_EQUAL(env_events_take(ev, 8), 0);
+	/* once the interval is over, it is reported again */
+	dp.miss_repeat_tsc = 0;
+	input_raw(VM1, &f);
+	dp.miss_repeat_tsc = repeat;
+	CU_ASSERT_EQUAL(env_events_take(ev, 8), 1);
+	/* ring full: counted as lost, not remembered */
+	while (rte_ring_enqueue_elem(dp.events, ev, sizeof(ev[0])) == 0)
+		;
+	dp.miss_repeat_tsc = 0;
+	input_raw(VM1, &f);
+	dp.miss_repeat_tsc = repeat;
+	CU_ASSERT_EQUAL(env_ctx->events_lost, 1);
+	rte_ring_reset(dp.events);
+	env_ctx_reset();   /* frees the held frames */
+}
+
+/* @f as the gateway forwards it: MACs rewritten, TTL one less, checksum fixed. */
+static void
+routed(struct env_frame *f, const char *dst_mac)
+{
+	struct rte_ether_addr d = env_mac(dst_mac), s = env_mac(GW_MAC);
+
+	memcpy(f->b, &d, 6);
+	memcpy(f->b + 6, &s, 6);
+	f->b[14 + 8]--;
+	env_ipv4_fix_csum(f->b + 14);
+}
+
+static void
+red_topology(void)
+{
+	CU_ASSERT(env_vnet_gateway(RED, "red", false, RED_GW) == 0);
+	CU_ASSERT(env_ep_local(RED, "vm3", VM3_MAC, VM3_RED_IP, VM3) == 0);
+	CU_ASSERT(env_ep_remote(RED, "rem2", REM2_MAC, REM2_IP, T_REM, TEP1) == 0);
+}
+
+/* Decide the routed key (vm1 → @ip) toward red's endpoint @mac. */
+static void
+install_route_to_red(const char *ip, const char *mac)
+{
+	struct rte_ether_addr s = env_mac(VM1_MAC), m = env_mac(mac);
+	struct pol_decision d;
+	struct pol_flow_key k;
+
+	pol_flow_key_ip4(&k, VNI, &s, env_ip4(ip));
+	env_decide(&k, VM1, &d);
+	d.result = POL_RES_FORWARD;
+	d.routed = true;
+	d.src_mac = env_mac(GW_MAC);
+	pol_path_translate(pol_ep_by_mac(RED, &m), &d);
+	CU_ASSERT_FATAL(pol_decision_install(&d) == 0);
+}
+
+static void
+test_routed_frame_rewritten_into_destination_network(void)
+{
+	struct env_frame f, exp, vx;
+	const uint8_t *ip;
+
+	red_topology();
+	/* local: vm1 (blue) → vm3 (red) through the gateway */
+	install_route_to_red(VM3_RED_IP, VM3_MAC);
+	icmp_frame(&f, GW_MAC, VM1_MAC, VM1_IP, VM3_RED_IP, 8, 32);
+	input_frame(VM1, &f);
+	CU_ASSERT(no_drops());
+	exp = f;
+	routed(&exp, VM3_MAC);
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(VM3), 1);
+	CU_ASSERT(is_frame(env_tx_pkt(VM3, 0), &exp));
+	ip = rte_pktmbuf_mtod_offset(env_tx_pkt(VM3, 0), const uint8_t *, 14);
+	CU_ASSERT_EQUAL(ip[8], 63);
+	CU_ASSERT_EQUAL(rte_raw_cksum(ip, 20), 0xffff);
+	env_tx_clear();
+
+	/* remote: vm1 (blue) → rem2 (red): encapsulated in VNI 200 */
+	install_route_to_red(REM2_IP, REM2_MAC);
+	udp_frame(&f, GW_MAC, VM1_MAC, VM1_IP, REM2_IP, 1000, 53);
+	input_frame(VM1, &f);
+	CU_ASSERT(no_drops());
+	exp = f;
+	routed(&exp, REM2_MAC);
+	vxlan_frame(&vx, NH_MAC, PHYS_MAC, LOCAL_TEP, TEP1, 49152, 0x08, RED, &exp);
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(PHYS), 1);
+	CU_ASSERT(env_mbuf_equal(env_tx_pkt(PHYS, 0), vx.b, vx.len, OUTER_SPORT_OFF, 2));
+	env_tx_clear();
+
+	/* within blue, by the resolver: to vm2's address through the gateway */
+	icmp_frame(&f, GW_MAC, VM1_MAC, VM1_IP, VM2_IP, 8, 32);
+	input_frame(VM1, &f);
+	CU_ASSERT(no_drops());
+	exp = f;
+	routed(&exp, VM2_MAC);
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(VM2), 1);
+	CU_ASSERT(is_frame(env_tx_pkt(VM2, 0), &exp));
+}
+
+static void
+test_routed_ttl_1_dropped_and_non_ip_refused(void)
+{
+	struct env_frame f;
+
+	red_topology();
+	install_route_to_red(VM3_RED_IP, VM3_MAC);
+	icmp_frame(&f, GW_MAC, VM1_MAC, VM1_IP, VM3_RED_IP, 8, 32);
+	f.b[14 + 8] = 1;
+	env_ipv4_fix_csum(f.b + 14);
+	input_frame(VM1, &f);
+	CU_ASSERT(dropped(1, DP_DROP_TTL_EXCEEDED, VM1));
+
+	env_eth(&f, GW_MAC, VM1_MAC, RTE_ETHER_TYPE_IPV6);
+	env_ipv6(&f, "fe80::1", "fd00::9", IPPROTO_UDP);
+	env_udp(&f, 1, 2);
+	env_frame_done(&f);
+	input_frame(VM1, &f);
+	CU_ASSERT(dropped(1, DP_DROP_ROUTE_NOT_IP4, VM1));
+}
+
+static void
+test_arp_for_gateway_answered_with_gateway_mac(void)
+{
+	struct env_frame f, reply;
+
+	CU_ASSERT(env_vnet_gateway(VNI, "blue", false, "10.0.0.254") == 0);
+	arp_frame(&f, BCAST, VM1_MAC, RTE_ARP_OP_REQUEST, VM1_MAC, VM1_IP, NULL, "10.0.0.254");
+	input_frame(VM1, &f);
+	CU_ASSERT(no_drops());
+	arp_frame(&reply, VM1_MAC, GW_MAC, RTE_ARP_OP_REPLY, GW_MAC, "10.0.0.254", VM1_MAC,
+		  VM1_IP);
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(VM1), 1);
+	CU_ASSERT(is_frame(env_tx_pkt(VM1, 0), &reply));
+	CU_ASSERT_EQUAL(env_tx_total(), 1);
+}
+
+static void
+test_policy_tag_in_vxlan_bytes_2_3_only_when_set(void)
+{
+	struct pol_flow_key k = mac_key(VM1_MAC, REM_MAC);
+	struct env_frame f;
+	const uint8_t *vx;
+
+	install_as(&k, POL_RES_FORWARD, 0xa1b2);
+	icmp_frame(&f, REM_MAC, VM1_MAC, VM1_IP, REM_IP, 8, 32);
+	input_frame(VM1, &f);
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(PHYS), 1);
+	vx = rte_pktmbuf_mtod_offset(env_tx_pkt(PHYS, 0), const uint8_t *, O_VX);
+	CU_ASSERT(vx[0] == 0x08 && vx[1] == 0 && vx[2] == 0xa1 && vx[3] == 0xb2);
+	CU_ASSERT(vx[4] == 0 && vx[5] == 0 && vx[6] == VNI && vx[7] == 0);
+	env_tx_clear();
+	install_as(&k, POL_RES_FORWARD, 0);
+	input_frame(VM1, &f);
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(PHYS), 1);
+	CU_ASSERT(env_mbuf_equal(env_tx_pkt(PHYS, 0), echo_vxlan, sizeof(echo_vxlan),
+				 OUTER_SPORT_OFF, 2));
+}
+
+static void
+test_decap_for_absent_vm_tells_the_sender(void)
+{
+	struct env_frame in, f;
+	struct dp_event ev[4];
+	struct pol_flow_key k;
+	struct rte_ether_addr s = env_mac(REM_MAC), d = env_mac(NOBODY_MAC);
+
+	icmp_frame(&in, NOBODY_MAC, REM_MAC, REM_IP, "10.0.0.77", 0, 32);
+	from_tep1(&f, &in, VNI);
+	input_raw(PHYS, &f);
+	input_raw(PHYS, &f);   /* not twice within the interval */
+	CU_ASSERT(dropped(2, DP_DROP_DST_NOT_LOCAL, PHYS));
+	CU_ASSERT_EQUAL_FATAL(env_events_take(ev, 4), 1);
+	CU_ASSERT_EQUAL(ev[0].type, DP_EV_NOT_LOCAL);
+	CU_ASSERT_EQUAL(ev[0].tep, env_ip4(TEP1));
+	pol_flow_key_mac(&k, VNI, &s, &d);
+	CU_ASSERT(memcmp(&ev[0].key, &k, sizeof(k)) == 0);
+}
+
+static void
+test_decap_with_other_policy_tag_delivered_and_reported(void)
+{
+	struct env_frame in, f;
+	struct dp_event ev[4];
+
+	atomic_store(&dp.policy_tag, 7);
+	icmp_frame(&in, VM1_MAC, REM_MAC, REM_IP, VM1_IP, 0, 32);
+	from_tep1(&f, &in, VNI);
+	f.b[O_VX + 3] = 5;     /* tag 5: not ours */
+	input_raw(PHYS, &f);
+	input_raw(PHYS, &f);   /* once per TEP and interval */
+	f.b[O_VX + 3] = 7;     /* ours */
+	input_raw(PHYS, &f);
+	f.b[O_VX + 3] = 0;     /* none */
+	input_raw(PHYS, &f);
+	atomic_store(&dp.policy_tag, 0);
+	CU_ASSERT(no_drops());
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(VM1), 4);
+	CU_ASSERT(is_frame(env_tx_pkt(VM1, 0), &in));
+	CU_ASSERT_EQUAL_FATAL(env_events_take(ev, 4), 1);
+	CU_ASSERT_EQUAL(ev[0].type, DP_EV_STALE_TAG);
+	CU_ASSERT_EQUAL(ev[0].tag, 5);
+	CU_ASSERT_EQUAL(ev[0].tep, env_ip4(TEP1));
+	CU_ASSERT_EQUAL(ev[0].key.src_vni, VNI);
+	CU_ASSERT(memcmp(ev[0].key.src_mac, (uint8_t[]){ 2, 0, 0, 0, 0x0b, 1 }, 6) == 0);
+}
+
+static void
+test_held_frames_freed_when_worker_stops(void)
+{
+	struct env_frame f;
+
+	icmp_frame(&f, REM_MAC, VM1_MAC, VM1_IP, REM_IP, 8, 32);
+	input_raw(VM1, &f);
+	CU_ASSERT_EQUAL(env_ctx->n_held, 1);
+	dp_policy_held_free(env_ctx);
+	CU_ASSERT_EQUAL(env_ctx->n_held, 0);
+	CU_ASSERT(dropped(1, DP_DROP_POLICY_MISS, VM1));
+	rte_ring_reset(dp.events);
 }
 
 static void
@@ -1283,6 +1678,18 @@ main(int argc, char **argv)
 		{ "bum: flood from network to local members only", test_flood_from_network_reaches_local_members_only },
 		{ "bum: from network dropped without flooding", test_bum_from_network_dropped_when_network_does_not_flood },
 		{ "bum: ARP request from network to target VM only", test_arp_request_from_network_reaches_target_vm_only },
+		{ "policy: deny, chain down, unknown", test_denied_frame_dropped_policy_deny },
+		{ "policy: miss held, forwarded after install", test_miss_held_then_forwarded_after_install },
+		{ "policy: held frame dropped when its time is up", test_held_frame_dropped_when_its_time_is_up },
+		{ "policy: hold queue full, nothing lost", test_hold_queue_full_drops_policy_miss_and_loses_nothing },
+		{ "policy: miss reported once per interval", test_miss_reported_once_per_interval },
+		{ "policy: held frames freed when the worker stops", test_held_frames_freed_when_worker_stops },
+		{ "route: rewritten into the destination network", test_routed_frame_rewritten_into_destination_network },
+		{ "route: TTL 1 dropped, non-IPv4 refused", test_routed_ttl_1_dropped_and_non_ip_refused },
+		{ "arp: gateway answered with the gateway MAC", test_arp_for_gateway_answered_with_gateway_mac },
+		{ "encap: policy tag in VXLAN bytes 2-3 only when set", test_policy_tag_in_vxlan_bytes_2_3_only_when_set },
+		{ "decap: VM not here, the sender is told", test_decap_for_absent_vm_tells_the_sender },
+		{ "decap: other policy tag delivered and reported", test_decap_with_other_policy_tag_delivered_and_reported },
 		{ "drop reasons have distinct names", test_drop_reasons_have_distinct_names },
 	};
 	const struct unit_suite suite = { "datapath", tests, UNIT_DIM(tests), NULL, NULL,

@@ -192,6 +192,42 @@ test_vnet_set_lookup_replace_delete(void)
 }
 
 static void
+test_vnet_keeps_ipv4_gateways_of_its_subnets(void)
+{
+	struct ctl_vnet cv;
+	const struct pol_vnet *v;
+
+	memset(&cv, 0, sizeof(cv));
+	snprintf(cv.name, sizeof(cv.name), "blue");
+	cv.vni = 100;
+	cv.n_subnets = 3;
+	cv.subnets[0].addr.family = AF_INET;
+	cv.subnets[0].addr.v4 = env_ip4("10.0.0.0");
+	cv.subnets[0].len = 24;
+	cv.gateways[0].family = AF_INET;
+	cv.gateways[0].v4 = env_ip4("10.0.0.254");
+	cv.subnets[1].addr.family = AF_INET;   /* no gateway */
+	cv.subnets[1].addr.v4 = env_ip4("10.2.0.0");
+	cv.subnets[1].len = 24;
+	cv.subnets[2].addr.family = AF_INET;
+	cv.subnets[2].addr.v4 = env_ip4("10.1.0.0");
+	cv.subnets[2].len = 24;
+	cv.gateways[2].family = AF_INET;
+	cv.gateways[2].v4 = env_ip4("10.1.0.1");
+	CU_ASSERT_FATAL(pol_vnet_set(&cv) == 0);
+	v = pol_vnet_lookup(100);
+	CU_ASSERT_FATAL(v != NULL);
+	CU_ASSERT_EQUAL(v->n_gateways, 2);
+	CU_ASSERT(pol_vnet_is_gateway(v, env_ip4("10.0.0.254")));
+	CU_ASSERT(pol_vnet_is_gateway(v, env_ip4("10.1.0.1")));
+	CU_ASSERT(!pol_vnet_is_gateway(v, env_ip4("10.2.0.254")));
+	CU_ASSERT(!pol_vnet_is_gateway(v, 0));
+	/* kept when the flood lists are republished */
+	CU_ASSERT(env_ep_local(100, "vm1", "02:00:00:00:0a:01", "10.0.0.1", 1) == 0);
+	CU_ASSERT(pol_vnet_is_gateway(pol_vnet_lookup(100), env_ip4("10.1.0.1")));
+}
+
+static void
 test_vnet_delete_refused_while_endpoints_use_it(void)
 {
 	struct pol_endpoint a = local_ep(VNI, "vm1", "02:00:00:00:0a:01", 1, "10.0.0.1", NULL);
@@ -789,6 +825,7 @@ main(int argc, char **argv)
 	static const struct unit_test tests[] = {
 		{ "vnet set, lookup, replace, delete", test_vnet_set_lookup_replace_delete },
 		{ "vnet delete refused while in use", test_vnet_delete_refused_while_endpoints_use_it },
+		{ "vnet keeps the IPv4 gateways of its subnets", test_vnet_keeps_ipv4_gateways_of_its_subnets },
 		{ "endpoint found by MAC, IP and port", test_endpoint_found_by_mac_ip_and_port },
 		{ "same MAC and IP in two networks", test_same_mac_and_ip_in_two_networks_stay_separate },
 		{ "replacing an endpoint updates every view", test_replacing_endpoint_updates_every_view },

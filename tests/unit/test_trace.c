@@ -311,7 +311,8 @@ test_unknown_destination_dropped_or_flooded(void)
 	int f;
 
 	CU_ASSERT_FATAL(j != NULL);
-	CU_ASSERT(find_step(j, 0, "lookup", NOBODY_MAC, "unknown", "does not flood", NULL) >= 0);
+	CU_ASSERT(find_step(j, 0, "lookup", NOBODY_MAC, "unknown", "no decision cached", NULL) >= 0);
+	CU_ASSERT(find_step(j, 0, "policy", "unknown destination", "does not flood", NULL) >= 0);
 	CU_ASSERT(last_is_drop(j, "unknown_unicast"));
 	CU_ASSERT_STRING_EQUAL(result(j), "dropped: unknown_unicast");
 	json_decref(j);
@@ -320,7 +321,7 @@ test_unknown_destination_dropped_or_flooded(void)
 	flood_topology();
 	j = trace("in_port=vhost1", "dst_mac=" NOBODY_MAC, "dst_ip=10.0.0.77", "proto=udp", NULL);
 	CU_ASSERT_FATAL(j != NULL);
-	CU_ASSERT(find_step(j, 0, "lookup", "unknown", "floods", NULL) >= 0);
+	CU_ASSERT(find_step(j, 0, "policy", "unknown destination", "floods", NULL) >= 0);
 	f = find_step(j, 0, "flood", "blue (VNI 100)", "2 other member port(s)",
 		      "2 tunnel endpoint(s)", NULL);
 	CU_ASSERT(f >= 0);
@@ -349,9 +350,11 @@ test_packet_to_remote_vm_encapsulated_toward_its_tep(void)
 			 ", TCP 12345 → 22, 54 bytes") != NULL);
 	CU_ASSERT(find_step(j, 0, "parse", "IPv4", "54 bytes", NULL) == 1);
 	CU_ASSERT(find_step(j, 0, "port security", "pass", "vm1", "blue (VNI 100)", NULL) == 2);
-	CU_ASSERT(find_step(j, 0, "lookup", "(VNI 100, " REM_MAC ")", "endpoint rem",
-			    "remote behind TEP " TEP1, NULL) == 3);
-	CU_ASSERT(find_step(j, 0, "policy", "allow — no policy applies (default)", NULL) == 4);
+	CU_ASSERT(find_step(j, 0, "lookup", "(VNI 100, " VM1_MAC " → " REM_MAC ")", "endpoint rem",
+			    "remote behind TEP " TEP1, "no decision cached", NULL) == 3);
+	CU_ASSERT(find_step(j, 0, "policy", "default: allow (revision 0)",
+			    "path: rem, tunnel 0 to TEP " TEP1 ", VNI 100",
+			    "decided for this trace, not installed", NULL) == 4);
 	CU_ASSERT(find_step(j, 0, "service insertion", "none enabled", NULL) == 5);
 	CU_ASSERT(find_step(j, 0, "encapsulation", "VNI 100", "TEP " TEP1, "via uplink",
 			    "next hop " TEP1 " (" NH_MAC ")", "UDP source port", "104 bytes",
@@ -407,10 +410,11 @@ test_local_vm_to_local_vm_output_on_its_port(void)
 	CU_ASSERT_STRING_EQUAL(result(j), "output port vhost2 (not sent)");
 	json_decref(j);
 
-	/* to itself: the lookup finds it, the hairpin check drops it */
+	/* to itself: the decision says port vhost1, the hairpin check drops it */
 	j = trace("in_port=vhost1", "dst_mac=" VM1_MAC, "dst_ip=" VM1_IP, NULL);
 	CU_ASSERT_FATAL(j != NULL);
-	CU_ASSERT(stages_are(j, "input", "parse", "port security", "lookup", "lookup", NULL));
+	CU_ASSERT(stages_are(j, "input", "parse", "port security", "lookup", "policy", "policy",
+			     NULL));
 	CU_ASSERT(last_is_drop(j, "hairpin"));
 	json_decref(j);
 }
@@ -690,6 +694,7 @@ test_described_frames_well_formed(void)
 static void
 test_workers_untouched_and_unchanged(void)
 {
+	struct pol_cache_stats st;
 	struct env_frame f;
 	json_t *j;
 
@@ -702,12 +707,60 @@ test_workers_untouched_and_unchanged(void)
 	env_ipv4(&f, VM1_IP, REM_IP, IPPROTO_ICMP);
 	env_icmp_echo(&f, 8, 0x1234, 1);
 	env_frame_done(&f);
+	pol_cache_get_stats(&st);
+	CU_ASSERT_EQUAL(st.entries, 0);     /* the trace decided, installed nothing */
+	CU_ASSERT(rte_ring_count(dp.events) == 0);
 	dp_input(env_ctx, VM1, (struct rte_mbuf *[]){ env_frame_mbuf(&f) }, 1);
+	CU_ASSERT_EQUAL(env_tx_count(PHYS), 0);   /* held: no decision yet */
+	CU_ASSERT_EQUAL(env_settle(), 1);
 	CU_ASSERT_EQUAL(env_tx_count(PHYS), 1);
 	CU_ASSERT_EQUAL(env_ctx->port[PHYS].tx_packets, 1);
 	CU_ASSERT_EQUAL(env_ctx->packets, 1);
 	env_tx_clear();
 	env_ctx_reset();
+}
+
+static void
+test_cached_decision_shown_with_policy_and_revision(void)
+{
+	struct pol_decision d;
+	struct pol_flow_key k;
+	struct rte_ether_addr s = env_mac(VM1_MAC), t = env_mac(VM2_MAC);
+	json_t *j;
+
+	pol_flow_key_mac(&k, VNI, &s, &t);
+	env_decide(&k, VM1, &d);
+	d.result = POL_RES_DENY;
+	d.action = CTL_ACT_DENY;
+	snprintf(d.policy, sizeof(d.policy), "no-vm2");
+	d.policy_rev = 42;
+	CU_ASSERT_FATAL(pol_decision_install(&d) == 0);
+	j = trace("in_port=vhost1", "dst_mac=" VM2_MAC, "dst_ip=" VM2_IP, NULL);
+	CU_ASSERT_FATAL(j != NULL);
+	CU_ASSERT(stages_are(j, "input", "parse", "port security", "lookup", "policy", "policy",
+			     NULL));
+	CU_ASSERT(find_step(j, 0, "lookup", "decision cached", NULL) == 3);
+	CU_ASSERT(find_step(j, 0, "policy", "no-vm2: deny (revision 42)", "no path", NULL) == 4);
+	CU_ASSERT(last_is_drop(j, "policy_deny"));
+	CU_ASSERT_STRING_EQUAL(result(j), "dropped: policy_deny");
+	json_decref(j);
+}
+
+static void
+test_miss_without_decide_hook_reports_no_decision(void)
+{
+	int (*hook)(const struct pol_flow_key *, uint16_t, struct pol_decision *) = dp_trace_decide;
+	json_t *j;
+
+	dp_trace_decide = NULL;
+	j = trace("in_port=vhost1", "dst_mac=" VM2_MAC, "dst_ip=" VM2_IP, NULL);
+	dp_trace_decide = hook;
+	CU_ASSERT_FATAL(j != NULL);
+	CU_ASSERT(find_step(j, 0, "lookup", "no decision cached", NULL) == 3);
+	CU_ASSERT(last_is_drop(j, "policy_miss"));
+	CU_ASSERT_EQUAL(env_ctx->n_held, 0);
+	CU_ASSERT(rte_ring_count(dp.events) == 0);
+	json_decref(j);
 }
 
 int
@@ -729,6 +782,8 @@ main(int argc, char **argv)
 		{ "args: checked, errors name the key", test_arguments_checked_and_errors_name_the_key },
 		{ "args: described frames well formed", test_described_frames_well_formed },
 		{ "workers untouched, fast path unchanged", test_workers_untouched_and_unchanged },
+		{ "policy: cached decision shown with policy and revision", test_cached_decision_shown_with_policy_and_revision },
+		{ "policy: miss without decide hook, no decision", test_miss_without_decide_hook_reports_no_decision },
 	};
 	const struct unit_suite suite = { "trace", tests, UNIT_DIM(tests), NULL, NULL,
 					  test_setup, test_teardown };
