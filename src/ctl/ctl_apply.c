@@ -91,7 +91,8 @@ static bool
 same_vnet(const struct ctl_vnet *a, const struct ctl_vnet *b)
 {
 	return a->vni == b->vni && a->flood == b->flood && a->n_subnets == b->n_subnets &&
-	       memcmp(a->subnets, b->subnets, a->n_subnets * sizeof(a->subnets[0])) == 0;
+	       memcmp(a->subnets, b->subnets, a->n_subnets * sizeof(a->subnets[0])) == 0 &&
+	       memcmp(a->gateways, b->gateways, a->n_subnets * sizeof(a->gateways[0])) == 0;
 }
 
 static bool

@@ -7,9 +7,11 @@ ctl_cmds_register_all(void)
 	int (*const groups[])(void) = {
 		ctl_cmds_stats_register,
 		ctl_cmds_objects_register,
+		ctl_cmds_model_register,
 		ctl_cmds_config_register,
 		ctl_cmds_debug_register,
 		ctl_cmds_trace_register,
+		ctl_cmds_policy_register,
 	};
 
 	for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {

@@ -16,9 +16,13 @@ int ctl_cmds_register_all(void);
 int ctl_cmds_stats_register(void);
 /* port, vnet, endpoint */
 int ctl_cmds_objects_register(void);
+/* tenant, group, policy */
+int ctl_cmds_model_register(void);
 /* config check|reload, log level */
 int ctl_cmds_config_register(void);
 int ctl_cmds_trace_register(void);   /* trace: dry run of a described packet */
+/* policy table, policy-service status, debug/policy-service-watch */
+int ctl_cmds_policy_register(void);
 
 /* debug/stall-control (fault injection) */
 int ctl_cmds_debug_register(void);

@@ -19,7 +19,10 @@
 #include <rte_mbuf.h>
 
 #include "ctl_apply.h"
+#include "ctl_notify.h"
 #include "ctl_ports.h"
+#include "ctl_pservice.h"
+#include "ctl_resolve.h"
 #include "ctl_switch.h"
 #include "ctl_underlay.h"
 #include "dp.h"
@@ -29,12 +32,19 @@ RTE_LOG_REGISTER_SUFFIX(sw_logtype, switch, INFO);
 #define LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_##level, sw_logtype, "switch: " fmt "\n", ##__VA_ARGS__)
 
-static struct ctl_config *running;  /* what the datapath runs; owned */
+static struct ctl_config *running;  /* what the datapath runs: base + policy service; owned */
+static struct ctl_config *base;     /* the configuration as configured (file, CLI); owned */
 
 const struct ctl_config *
 ctl_switch_config(void)
 {
 	return running;
+}
+
+const struct ctl_config *
+ctl_switch_base_config(void)
+{
+	return base;
 }
 
 int
@@ -81,15 +91,56 @@ empty_like(const struct ctl_config *cfg)
 		e->n_vhost = 0;
 		e->n_vnets = 0;
 		e->n_endpoints = 0;
+		e->n_tenants = 0;
+		e->n_groups = 0;
+		e->n_policies = 0;
 	}
 	return e;
+}
+
+static const struct ctl_notify_hooks notify_hooks = {
+	.moved = ctl_pservice_hint_moved,
+	.stale_policy = ctl_pservice_hint_stale_policy,
+};
+
+/* Decision cache, the ring workers report misses on, notifications and
+ * the policy service. */
+static int
+policy_start(const struct ctl_config *cfg, char *err, size_t errlen)
+{
+	uint64_t ms = rte_get_tsc_hz() / 1000;
+	int ret;
+
+	dp.events = rte_ring_create_elem("dp_events", sizeof(struct dp_event), 4096,
+					 SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (dp.events == NULL) {
+		snprintf(err, errlen, "cannot create the event ring: %s", rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	dp.miss_hold_tsc = cfg->policy.miss_hold_ms * ms;
+	dp.miss_repeat_tsc = 100 * ms;
+	memcpy(&dp.gateway_mac, cfg->policy.gateway_mac, sizeof(dp.gateway_mac));
+	ret = pol_cache_init(cfg->policy.cache_entries, cfg->policy.cache_entries_per_port);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot create a decision cache of %u entries: %s",
+			 cfg->policy.cache_entries, strerror(-ret));
+		return ret;
+	}
+	ret = ctl_resolve_init(cfg);
+	if (ret == 0)
+		ret = ctl_notify_init(cfg, &notify_hooks);
+	if (ret == 0)
+		ret = ctl_pservice_init(cfg);
+	if (ret < 0)
+		snprintf(err, errlen, "cannot start the policy service: %s", strerror(-ret));
+	return ret;
 }
 
 int
 ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 {
 	unsigned max_eps = RTE_MAX(2 * cfg->n_endpoints, 65536u);
-	struct ctl_config *empty = NULL;
+	struct ctl_config *empty = NULL, *merged;
 	int ret;
 
 	dp.n_workers = cfg->workers.n_lcores;
@@ -122,6 +173,9 @@ ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create tables for %u endpoints", max_eps);
 		goto fail;
 	}
+	ret = policy_start(cfg, err, errlen);
+	if (ret < 0)
+		goto fail;
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		dp.lcores[i].lcore_id = cfg->workers.lcores[i];
 		dp.lcores[i].worker = i;
@@ -139,11 +193,19 @@ ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	ret = ctl_apply(empty, cfg, err, errlen);
+	merged = ctl_pservice_merge(cfg);
+	ret = merged != NULL ? ctl_apply(empty, merged, err, errlen) : -ENOMEM;
 	ctl_config_free(empty);
-	if (ret < 0)
+	if (ret < 0) {
+		if (merged == NULL)
+			snprintf(err, errlen, "out of memory");
+		ctl_config_free(merged);
 		goto fail;
-	running = cfg;
+	}
+	base = cfg;
+	running = merged;
+	ctl_pservice_applied(NULL, running);
+	ctl_resolve_model_changed(running);
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		ret = rte_eal_remote_launch(dp_worker_main, &dp.lcores[i], dp.lcores[i].lcore_id);
 		if (ret != 0) {
@@ -155,9 +217,9 @@ ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 	    cfg->n_vnets, pol_endpoint_count(), dp.n_workers);
 	return 0;
 fail:
-	if (running != cfg)
+	if (base != cfg)
 		ctl_config_free(cfg);
-	ctl_switch_stop();   /* frees running */
+	ctl_switch_stop();   /* frees running and base */
 	return ret;
 }
 
@@ -215,35 +277,80 @@ ctl_switch_restore_state(struct ctl_config *cfg, char *err, size_t errlen)
 	return 1;
 }
 
+/* Run @merged (built from @next_base): checked, applied, then the switch
+ * owns both. */
+static int
+switch_to(struct ctl_config *next_base, struct ctl_config *merged, char *err, size_t errlen)
+{
+	int ret;
+
+	ret = ctl_config_restart_needed(running, merged, err, errlen);
+	if (ret == 0)
+		ret = ctl_config_validate(merged, err, errlen);
+	if (ret == 0)
+		ret = ctl_apply(running, merged, err, errlen);
+	if (ret < 0)
+		return ret;
+	ctl_pservice_applied(running, merged);
+	ctl_config_free(running);
+	running = merged;
+	if (next_base != base) {
+		ctl_config_free(base);
+		base = next_base;
+	}
+	ctl_resolve_model_changed(running);
+	return 0;
+}
+
 int
 ctl_switch_change(struct ctl_config *next, char *err, size_t errlen)
 {
 	char path[CTL_PATH_MAX + 16];
+	struct ctl_config *merged = ctl_pservice_merge(next);
 	int ret;
 
-	ret = ctl_config_restart_needed(running, next, err, errlen);
-	if (ret == 0)
-		ret = ctl_config_validate(next, err, errlen);
-	if (ret == 0)
-		ret = ctl_apply(running, next, err, errlen);
-	if (ret < 0)
+	if (merged == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = switch_to(next, merged, err, errlen);
+	if (ret < 0) {
+		ctl_config_free(merged);
 		return ret;
-	ctl_config_free(running);
-	running = next;
-	if (running->state_dir[0] != '\0') {
+	}
+	if (base->state_dir[0] != '\0') {
 		char serr[CTL_ERR_MAX];
 
-		state_path(running, path, sizeof(path));
-		if (ctl_config_save_state(running, path, serr, sizeof(serr)) < 0)
+		state_path(base, path, sizeof(path));
+		if (ctl_config_save_state(base, path, serr, sizeof(serr)) < 0)
 			LOG(ERR, "change applied but not saved: %s", serr);
 	}
 	return 0;
+}
+
+int
+ctl_switch_service_changed(void)
+{
+	char err[CTL_ERR_MAX];
+	struct ctl_config *merged = ctl_pservice_merge(base);
+	int ret;
+
+	if (merged == NULL)
+		return -ENOMEM;
+	ret = switch_to(base, merged, err, sizeof(err));
+	if (ret < 0) {
+		ctl_config_free(merged);
+		LOG(ERR, "policy service change not applied: %s", err);
+	}
+	return ret;
 }
 
 void
 ctl_switch_poll(void)
 {
 	ctl_underlay_poll();
+	ctl_resolve_poll();
+	ctl_pservice_poll();
 	for (unsigned i = 0; i < ctl_port_slots(); i++) {
 		struct dp_port *p = dp_port_get(i);
 
@@ -265,6 +372,11 @@ ctl_switch_stop(void)
 			rte_pktmbuf_free_bulk(dp.lcores[i].tx[j].pkts, dp.lcores[i].tx[j].n);
 		rte_free(atomic_load(&dp.lcores[i].rxqs));
 	}
+	ctl_pservice_fini();
+	ctl_notify_fini();
+	ctl_resolve_fini();
+	pol_cache_fini();
+	rte_ring_free(dp.events);
 	if (pol_tables.rcu != NULL)
 		pol_tables_fini();
 	if (dp.punt != NULL) {
@@ -279,4 +391,6 @@ ctl_switch_stop(void)
 	memset(&dp, 0, sizeof(dp));
 	ctl_config_free(running);
 	running = NULL;
+	ctl_config_free(base);
+	base = NULL;
 }

@@ -30,13 +30,21 @@ int ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen);
  * the caller still owns it.  Returns 0 or a negative errno with @err. */
 int ctl_switch_change(struct ctl_config *next, char *err, size_t errlen);
 
+/* The policy service changed: run the configuration merged with it again
+ * (not saved: the service keeps its own state).  0 or a negative errno. */
+int ctl_switch_service_changed(void);
+
 /* One round of the control thread's periodic duties. */
 void ctl_switch_poll(void);
 
 /* Stop workers and free everything ctl_switch_start() made. */
 void ctl_switch_stop(void);
 
-/* The configuration the switch runs (control thread only). */
+/* The configuration the switch runs, merged with the policy service
+ * (control thread only). */
 const struct ctl_config *ctl_switch_config(void);
+/* The configuration as configured (file and CLI changes): what CLI edits
+ * start from and what the state file holds. */
+const struct ctl_config *ctl_switch_base_config(void);
 
 #endif

@@ -1,15 +1,20 @@
 /* Underlay control: tunnels to remote endpoints, next-hop MACs resolved by
- * ARP, and ARP answered for our own underlay addresses.  Control thread
- * only; the datapath sees the result as published struct pol_tunnel. */
+ * ARP, ARP answered for our own underlay addresses, and the few UDP
+ * datagrams the control thread itself exchanges with other switches
+ * (notifications).  Control thread only; the datapath sees the result as
+ * published struct pol_tunnel. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
 #include <rte_arp.h>
 #include <rte_cycles.h>
+#include <rte_ip.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
+#include <rte_udp.h>
 
+#include "ctl_notify.h"
 #include "ctl_underlay.h"
 #include "dp.h"
 
@@ -211,6 +216,114 @@ handle_arp(struct rte_mbuf *m)
 					&a->arp_data.arp_sha, a->arp_data.arp_sip));
 }
 
+/* Workers punt ARP and UDP to the notification port, nothing else. */
+static bool
+is_notify(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	const struct rte_ipv4_hdr *ip = (const void *)(eh + 1);
+	const struct rte_udp_hdr *udp;
+
+	if (m->data_len < sizeof(*eh) + sizeof(*ip) ||
+	    eh->ether_type != RTE_BE16(RTE_ETHER_TYPE_IPV4) || ip->next_proto_id != IPPROTO_UDP ||
+	    m->data_len < sizeof(*eh) + rte_ipv4_hdr_len(ip) + sizeof(*udp))
+		return false;
+	udp = (const void *)((const uint8_t *)ip + rte_ipv4_hdr_len(ip));
+	return dp.notify_port != 0 && udp->dst_port == dp.notify_port;
+}
+
+uint32_t
+ctl_underlay_src_ip(uint32_t dst_ip)
+{
+	uint32_t nh;
+	const struct dp_port *p = route(dst_ip, &nh);
+
+	return p != NULL ? p->ip : 0;
+}
+
+/* The MAC of next hop @nh on @p, as a tunnel through it learnt it.  When no
+ * tunnel goes through it, ask (the reply is learnt once one does). */
+static int
+next_hop_mac(struct dp_port *p, uint32_t nh, struct rte_ether_addr *mac)
+{
+	bool pending = false;
+
+	for (int i = 0; i < POL_MAX_TUNNELS; i++) {
+		const struct tunnel_slot *s = &slots[i];
+
+		if (!s->refs || s->t.nh_ip != nh || s->t.port != p->index)
+			continue;
+		if (s->t.resolved) {
+			*mac = s->t.dst_mac;
+			return 0;
+		}
+		pending = true;   /* the scan of slots[] already asks for it */
+	}
+	if (!pending)
+		send_request(p, nh);
+	return -EAGAIN;
+}
+
+int
+ctl_underlay_send_udp(uint32_t dst_ip, uint16_t src_port, uint16_t dst_port,
+		      const void *payload, size_t len)
+{
+	const size_t hdrs = sizeof(struct rte_ether_hdr) + sizeof(struct rte_ipv4_hdr) +
+			    sizeof(struct rte_udp_hdr);
+	struct rte_ether_addr nh_mac;
+	struct rte_ether_hdr *eh;
+	struct rte_ipv4_hdr *ip;
+	struct rte_udp_hdr *udp;
+	struct rte_mbuf *m;
+	struct dp_port *p;
+	uint32_t nh;
+	int rc;
+
+	p = route(dst_ip, &nh);
+	if (p == NULL || p->inject == NULL)
+		return -EHOSTUNREACH;
+	if (len > (size_t)p->mtu - sizeof(*ip) - sizeof(*udp) || len > UINT16_MAX - hdrs)
+		return -EMSGSIZE;
+	rc = next_hop_mac(p, nh, &nh_mac);
+	if (rc < 0)
+		return rc;
+	m = rte_pktmbuf_alloc(dp.pool);
+	if (m == NULL)
+		return -ENOBUFS;
+	eh = (struct rte_ether_hdr *)rte_pktmbuf_append(m, hdrs + len);
+	if (eh == NULL) {
+		rte_pktmbuf_free(m);
+		return -EMSGSIZE;
+	}
+	ip = (struct rte_ipv4_hdr *)(eh + 1);
+	udp = (struct rte_udp_hdr *)(ip + 1);
+	eh->dst_addr = nh_mac;
+	eh->src_addr = p->mac;
+	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
+	*ip = (struct rte_ipv4_hdr){
+		.version_ihl = RTE_IPV4_VHL_DEF,
+		.total_length = rte_cpu_to_be_16(sizeof(*ip) + sizeof(*udp) + len),
+		.fragment_offset = RTE_BE16(RTE_IPV4_HDR_DF_FLAG),
+		.time_to_live = 64,
+		.next_proto_id = IPPROTO_UDP,
+		.src_addr = p->ip,
+		.dst_addr = dst_ip,
+	};
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	*udp = (struct rte_udp_hdr){
+		.src_port = rte_cpu_to_be_16(src_port),
+		.dst_port = rte_cpu_to_be_16(dst_port),
+		.dgram_len = rte_cpu_to_be_16(sizeof(*udp) + len),
+	};
+	memcpy(udp + 1, payload, len);
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	if (rte_ring_enqueue(p->inject, m) != 0) {
+		rte_pktmbuf_free(m);
+		return -ENOBUFS;
+	}
+	return 0;
+}
+
 void
 ctl_underlay_poll(void)
 {
@@ -220,6 +333,10 @@ ctl_underlay_poll(void)
 
 	while ((n = rte_ring_dequeue_burst(dp.punt, (void **)pkts, DP_BURST, NULL)) > 0)
 		for (unsigned i = 0; i < n; i++) {
+			if (is_notify(pkts[i])) {
+				ctl_notify_input(pkts[i]);   /* consumes it */
+				continue;
+			}
 			handle_arp(pkts[i]);
 			rte_pktmbuf_free(pkts[i]);
 		}

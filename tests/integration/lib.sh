@@ -563,8 +563,16 @@ vs_cleanup() {
 	_VS_NETNS=()
 }
 
+# vs_at_exit CMD...: run CMD (a simple command) at exit, after the vs_bg
+# processes are stopped and before $VS_TMP is removed: for what the test
+# started outside vs_bg (e.g. an etcd cluster).
+_VS_AT_EXIT=()
+vs_at_exit() {
+	_VS_AT_EXIT+=("$(printf '%q ' "$@")")
+}
+
 _vs_exit_trap() {
-	local rc=$? f
+	local rc=$? f c
 	set +e +u
 	trap - EXIT INT TERM HUP
 	[ "$_VS_CLEANED" = 1 ] && exit "$rc"
@@ -577,6 +585,9 @@ _vs_exit_trap() {
 		done
 	fi
 	vs_cleanup
+	for c in "${_VS_AT_EXIT[@]}"; do
+		eval "$c" >/dev/null 2>&1
+	done
 	if [ -n "${VS_TMP:-}" ] && [ -d "$VS_TMP" ]; then
 		if [ "${VS_KEEP:-0}" = 1 ]; then
 			echo "kept $VS_TMP" >&2
