@@ -71,7 +71,7 @@ str_or_null(const char *s)
 /* ---- tenants ---- */
 
 static int
-tenant_list_yaml(json_t *args, json_t **result, char *err, size_t errlen)
+cmd_tenant_list(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	const struct ctl_config *c = ctl_switch_config();
 	json_t *arr = json_array();
@@ -93,7 +93,7 @@ tenant_list_yaml(json_t *args, json_t **result, char *err, size_t errlen)
 }
 
 static int
-tenant_add_yaml(json_t *args, json_t **result, char *err, size_t errlen)
+cmd_tenant_add(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	const char *name = ctl_arg(args, 0);
 	struct ctl_config *next = ctl_editable(err, errlen);
@@ -145,7 +145,7 @@ tenant_user(const struct ctl_config *c, const char *name, char *buf, size_t len)
 }
 
 static int
-tenant_del_yaml(json_t *args, json_t **result, char *err, size_t errlen)
+cmd_tenant_del(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	const char *name = ctl_arg(args, 0);
 	struct ctl_config *next = ctl_editable(err, errlen);
@@ -179,7 +179,7 @@ fail:
 /* ---- groups ---- */
 
 static int
-group_list_yaml(json_t *args, json_t **result, char *err, size_t errlen)
+cmd_group_list(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	const struct ctl_config *c = ctl_switch_config();
 	json_t *arr = json_array();
@@ -214,7 +214,7 @@ group_list_yaml(json_t *args, json_t **result, char *err, size_t errlen)
 }
 
 static int
-group_add_yaml(json_t *args, json_t **result, char *err, size_t errlen)
+cmd_group_add(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	static const char *const allowed[] = { "tenant", NULL };
 	const char *name = ctl_arg(args, 0), *tenant = ctl_opt(args, 1, "tenant");
@@ -255,7 +255,7 @@ selects(const struct ctl_selector *s, enum ctl_sel_kind kind, const char *name)
 }
 
 static int
-group_del_yaml(json_t *args, json_t **result, char *err, size_t errlen)
+cmd_group_del(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	const char *name = ctl_arg(args, 0);
 	struct ctl_config *next = ctl_editable(err, errlen);
@@ -312,7 +312,7 @@ policy_json(const struct ctl_policy *p)
 }
 
 static int
-policy_list_yaml(json_t *args, json_t **result, char *err, size_t errlen)
+cmd_policy_list(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	const struct ctl_config *c = ctl_switch_config();
 	json_t *arr = json_array();
@@ -325,7 +325,7 @@ policy_list_yaml(json_t *args, json_t **result, char *err, size_t errlen)
 }
 
 static int
-policy_show_yaml(json_t *args, json_t **result, char *err, size_t errlen)
+cmd_policy_show(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	const struct ctl_config *c = ctl_switch_config();
 	const char *name = ctl_arg(args, 0);
@@ -478,55 +478,8 @@ fail:
 	return ret;
 }
 
-/* ---- the command table: the policy-service backend branches here ---- */
-
-static int
-cmd_tenant_list(json_t *args, json_t **result, char *err, size_t errlen)
-{
-	return tenant_list_yaml(args, result, err, errlen);
-}
-
-static int
-cmd_tenant_add(json_t *args, json_t **result, char *err, size_t errlen)
-{
-	return tenant_add_yaml(args, result, err, errlen);
-}
-
-static int
-cmd_tenant_del(json_t *args, json_t **result, char *err, size_t errlen)
-{
-	return tenant_del_yaml(args, result, err, errlen);
-}
-
-static int
-cmd_group_list(json_t *args, json_t **result, char *err, size_t errlen)
-{
-	return group_list_yaml(args, result, err, errlen);
-}
-
-static int
-cmd_group_add(json_t *args, json_t **result, char *err, size_t errlen)
-{
-	return group_add_yaml(args, result, err, errlen);
-}
-
-static int
-cmd_group_del(json_t *args, json_t **result, char *err, size_t errlen)
-{
-	return group_del_yaml(args, result, err, errlen);
-}
-
-static int
-cmd_policy_list(json_t *args, json_t **result, char *err, size_t errlen)
-{
-	return policy_list_yaml(args, result, err, errlen);
-}
-
-static int
-cmd_policy_show(json_t *args, json_t **result, char *err, size_t errlen)
-{
-	return policy_show_yaml(args, result, err, errlen);
-}
+/* ---- policies with the etcd backend go to etcd; tenants and groups are the
+ * switch's configuration (offered to etcd where it has none, docs/policy.md) ---- */
 
 /* etcd backend: the change goes to the policy service and comes back
  * through its watch, to this switch and every other. */

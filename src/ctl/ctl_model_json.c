@@ -124,6 +124,32 @@ ctl_json_to_group(const char *name, const json_t *j, struct ctl_group *g,
 	return 0;
 }
 
+/* The YAML loader's rule (cfg_check_vnet): a gateway is a host address
+ * inside its subnet -- not the network address, nor the IPv4 broadcast. */
+static bool
+gateway_fits(const struct ctl_prefix *p, const struct ctl_ip *g)
+{
+	const uint8_t *a = g->family == AF_INET ? (const uint8_t *)&g->v4 : g->v6;
+	const uint8_t *n = p->addr.family == AF_INET ? (const uint8_t *)&p->addr.v4 : p->addr.v6;
+	unsigned bits = g->family == AF_INET ? 32 : 128;
+	bool zero = true, ones = true;
+
+	if (g->family != p->addr.family)
+		return false;
+	for (unsigned b = 0; b < bits; b++) {
+		bool set = (a[b / 8] & (0x80 >> (b % 8))) != 0;
+
+		if (b < p->len && set != ((n[b / 8] & (0x80 >> (b % 8))) != 0))
+			return false;
+		if (b >= p->len) {
+			zero &= !set;
+			ones &= set;
+		}
+	}
+	/* /31, /32 (and /127, /128) have no network or broadcast address. */
+	return p->len + 1u >= bits || !(zero || (ones && g->family == AF_INET));
+}
+
 int
 ctl_json_to_vnet(const char *name, const json_t *j, struct ctl_vnet *v, char *err, size_t errlen)
 {
@@ -171,10 +197,26 @@ ctl_json_to_vnet(const char *name, const json_t *j, struct ctl_vnet *v, char *er
 				 "{\"prefix\": CIDR, \"gateway\": IP}", name, i + 1);
 			return -EINVAL;
 		}
+		if (gw != NULL && !gateway_fits(&v->subnets[i], &v->gateways[i])) {
+			snprintf(err, errlen, "virtual network '%s': subnet %zu: gateway %s must be a "
+				 "host address inside %s", name, i + 1, json_string_value(gw),
+				 json_string_value(pfx));
+			return -EINVAL;
+		}
 		v->n_subnets++;
 	}
 	v->origin = CTL_FROM_SERVICE;
 	return 0;
+}
+
+/* A selector name that is an address is a physical reference in disguise. */
+static bool
+looks_physical(const char *s)
+{
+	struct ctl_ip ip;
+	uint8_t mac[6];
+
+	return ctl_parse_ip(s, &ip) == 0 || ctl_parse_mac(s, mac) == 0;
 }
 
 static int
@@ -190,6 +232,19 @@ json_to_selector(const json_t *j, struct ctl_selector *sel, const char *side, co
 	memset(sel, 0, sizeof(*sel));
 	if (json_is_string(j) && strcmp(json_string_value(j), "any") == 0)
 		return 0;
+	/* Before the shape: {"vm": "a", "tep": ...} is refused for the reason
+	 * that matters, not for having two keys. */
+	json_object_foreach((json_t *)j, k, v) {
+		if (is_physical_word(k))
+			goto physical;
+		if (json_is_string(v) && looks_physical(json_string_value(v))) {
+			k = json_string_value(v);
+			goto physical;
+		}
+	}
+	k = json_string_value(j);
+	if (k != NULL && looks_physical(k))
+		goto physical;
 	if (!json_is_object(j) || json_object_size(j) != 1) {
 		snprintf(err, errlen, "policy '%s': '%s' must be \"any\" or one of {\"vm\": NAME}, "
 			 "{\"group\": NAME}, {\"vnet\": NAME}, {\"any\": true}", name, side);
@@ -210,24 +265,13 @@ json_to_selector(const json_t *j, struct ctl_selector *sel, const char *side, co
 			snprintf(sel->name, sizeof(sel->name), "%s", json_string_value(v));
 			return 0;
 		}
-		if (is_physical_word(k)) {
-			snprintf(err, errlen, "policy '%s': '%s' is a physical location; policies name "
-				 "only VMs, groups and virtual networks", name, k);
-			return -EINVAL;
-		}
 	}
 	snprintf(err, errlen, "policy '%s': bad '%s' selector", name, side);
 	return -EINVAL;
-}
-
-/* A selector name that is an address is a physical reference in disguise. */
-static bool
-looks_physical(const char *s)
-{
-	struct ctl_ip ip;
-	uint8_t mac[6];
-
-	return ctl_parse_ip(s, &ip) == 0 || ctl_parse_mac(s, mac) == 0;
+physical:
+	snprintf(err, errlen, "policy '%s': '%s' selector: '%.40s' is a physical location; "
+		 "policies name only VMs, groups and virtual networks", name, side, k);
+	return -EINVAL;
 }
 
 int
@@ -247,12 +291,6 @@ ctl_json_to_policy(const char *name, const json_t *j, struct ctl_policy *p,
 	    json_to_selector(json_object_get(j, "from"), &p->from, "from", name, err, errlen) < 0 ||
 	    json_to_selector(json_object_get(j, "to"), &p->to, "to", name, err, errlen) < 0)
 		return -EINVAL;
-	if ((p->from.kind != CTL_SEL_ANY && looks_physical(p->from.name)) ||
-	    (p->to.kind != CTL_SEL_ANY && looks_physical(p->to.name))) {
-		snprintf(err, errlen, "policy '%s': an address is a physical location; policies "
-			 "name only VMs, groups and virtual networks", name);
-		return -EINVAL;
-	}
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	action = json_object_get(j, "action");
 	a = json_is_string(action) ? json_string_value(action) : "";
@@ -294,6 +332,10 @@ ctl_json_to_endpoint(const json_t *j, struct ctl_endpoint *e, char *err, size_t 
 	size_t i;
 
 	memset(e, 0, sizeof(*e));
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "endpoint: value must be a JSON object");
+		return -EINVAL;
+	}
 	if (get_name(j, "vm", true, e->name, "endpoint", "?", err, errlen) < 0 ||
 	    check_keys(j, keys, "endpoint", e->name, false, err, errlen) < 0 ||
 	    get_name(j, "vnet", true, e->vnet, "endpoint", e->name, err, errlen) < 0)

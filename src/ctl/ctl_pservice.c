@@ -37,9 +37,9 @@ static struct {
 	json_t *kv;             /* relative key -> {"v": value, "rev": mod_revision} */
 	json_t *snap;           /* snapshot being received */
 	json_t *published;      /* our leased keys -> value text */
+	json_t *offered;        /* keys of configured objects offered to etcd */
 	bool dirty;             /* kv changed since the model was last merged */
 	bool synced;            /* a snapshot arrived */
-	bool seeded;            /* our configuration's logical objects offered to etcd */
 	uint32_t my_teps[CTL_MAX_PHYS];
 	unsigned n_my_teps;
 	uint64_t local_rev;     /* YAML backend: revision counter */
@@ -155,9 +155,10 @@ ctl_pservice_init(const struct ctl_config *cfg)
 	ps.backend = cfg->policy.backend;
 	ps.kv = json_object();
 	ps.published = json_object();
+	ps.offered = json_object();
 	for (unsigned i = 0; i < cfg->n_phys && i < CTL_MAX_PHYS; i++)
 		ps.my_teps[ps.n_my_teps++] = cfg->phys[i].ip;
-	if (ps.kv == NULL || ps.published == NULL)
+	if (ps.kv == NULL || ps.published == NULL || ps.offered == NULL)
 		return -ENOMEM;
 	if (ps.backend != CTL_BACKEND_ETCD) {
 		ctl_resolve_set_policy_revision(0, false);
@@ -179,6 +180,7 @@ ctl_pservice_fini(void)
 	json_decref(ps.kv);
 	json_decref(ps.snap);
 	json_decref(ps.published);
+	json_decref(ps.offered);
 	memset(&ps, 0, sizeof(ps));
 }
 
@@ -575,14 +577,18 @@ out:
 	json_decref(now);
 }
 
+/* Offer @key once per run (put-if-absent): etcd's version, if any, wins. */
 static void
 offer(const char *key, json_t *value)
 {
-	char *text = value != NULL ? json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	char *text = NULL;
 
+	if (json_object_get(ps.offered, key) == NULL && value != NULL)
+		text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(value);
 	if (text == NULL)
 		return;
+	json_object_set_new(ps.offered, key, json_true());
 	if (ps_etcd_put_if_absent(ps.etcd, key, text, write_done, strdup(key)) < 0)
 		ps.write_failed++;
 	ps.writes++;
@@ -619,7 +625,6 @@ seed(const struct ctl_config *cur)
 		snprintf(key, sizeof(key), "policies/%s", cur->policies[i].name);
 		offer(key, ctl_policy_to_json(&cur->policies[i]));
 	}
-	ps.seeded = true;
 }
 
 void
@@ -633,8 +638,7 @@ ctl_pservice_applied(const struct ctl_config *prev, struct ctl_config *running)
 	ctl_resolve_set_policy_revision(policy_set_revision(running), true);
 	if (!ps.synced)
 		return;    /* publish once we know what etcd holds */
-	if (!ps.seeded)
-		seed(running);
+	seed(running);
 	publish_local(running);
 }
 

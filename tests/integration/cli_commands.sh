@@ -264,9 +264,10 @@ rc=0; VSWITCHCTL_SOCKET=$VS_TMP/nothing.sock "$CTL" version 2>/dev/null || rc=$?
 pass "client: usage and unknown option exit 2, no daemon, a timeout or a bad reply exit 2, -s and VSWITCHCTL_SOCKET"
 
 # --- help ----------------------------------------------------------------------------
-expected='config/check config/reload debug/stall-control endpoint/add endpoint/del endpoint/list endpoint/move
-endpoint/show help log/level port/add port/del port/list port/show show stats version
-vnet/add vnet/del vnet/list vnet/show'
+expected='config/check config/reload debug/policy-service-watch debug/stall-control endpoint/add endpoint/del
+endpoint/list endpoint/move endpoint/show group/add group/del group/list help log/level
+policy-service/status policy/add policy/del policy/list policy/show policy/table port/add port/del
+port/list port/show show stats tenant/add tenant/del tenant/list version vnet/add vnet/del vnet/list vnet/show'
 both help
 listed=$(jq -r '.commands[].name' <<<"$J")
 have_trace=0
@@ -305,8 +306,8 @@ jhas '.version != null' ".config == \"$CFG\"" '.vxlan_port == 4789' '.tsc_hz > 0
 hhas "^config: +$CFG\$" '^vxlan_port: +4789$' '^ports$' '^networks$' '^endpoints$' '^tunnels$' '^workers$' \
 	'^  NAME +TYPE +LINK +MAC +RX_QUEUES +TX_QUEUES +ADDRESS' \
 	'^  underlay0 +physical +up +' '^  a1 +vhost-user +up ' \
-	'^  NAME +VNI +SUBNETS +FLOOD +LOCAL_PORTS +REMOTE_TEPS$' '^  blue +100 +10\.0\.0\.0/24 +false ' \
-	'^  NAME +VNI +MAC +IPS +LOCATION +REVISION$' '^  b1 +100 +02:00:00:00:0b:01 +10\.0\.0\.2 +tep 198\.51\.100\.2 ' \
+	'^  NAME +VNI +SUBNETS +FLOOD +LOCAL_PORTS +REMOTE_TEPS +TENANT +GATEWAYS$' '^  blue +100 +10\.0\.0\.0/24 +false ' \
+	'^  NAME +VNI +MAC +IPS +LOCATION +REVISION +GROUPS$' '^  b1 +100 +02:00:00:00:0b:01 +10\.0\.0\.2 +tep 198\.51\.100\.2 ' \
 	'^  +ID +TEP +PORT +NEXT_HOP +NEXT_HOP_MAC +RESOLVED +ENDPOINTS$' '198\.51\.100\.3 +underlay0 +198\.51\.100\.3 +[0-9A-Fa-f:]{17} +true ' \
 	'^  WORKER +LCORE +PACKETS +BUSY_CYCLES +CYCLES_PER_PACKET +IDLE_SLEEPS +PUNTED +RX_QUEUES$' \
 	'^ +0 +1 +[0-9]+ .*underlay0:0'
@@ -373,7 +374,7 @@ both vnet list
 jhas '[.networks[].name] | sort == ["blue", "red"]' \
 	'.networks[] | select(.name == "blue") | .vni == 100 and .subnets == ["10.0.0.0/24"] and .flood == false' \
 	'.networks[] | select(.name == "red") | .vni == 200 and .flood == true and .remote_teps == 1'
-hhas '^networks$' '^  NAME +VNI +SUBNETS +FLOOD +LOCAL_PORTS +REMOTE_TEPS$' '^  red +200 +- +true '
+hhas '^networks$' '^  NAME +VNI +SUBNETS +FLOOD +LOCAL_PORTS +REMOTE_TEPS +TENANT +GATEWAYS$' '^  red +200 +- +true '
 both vnet show blue
 jhas '.name == "blue"' '.vni == 100' '[.endpoints[].name] | sort == ["a1", "a2", "b1"]'
 hhas '^name: +blue$' '^vni: +100$' '^subnets: +10\.0\.0\.0/24$' '^endpoints$' '^  a2 +100 +02:00:00:00:0a:02 +10\.0\.0\.4 +port a2 '
@@ -414,7 +415,7 @@ both endpoint list
 jhas '[.endpoints[].name] | sort == ["a1", "a2", "b1", "r1"]' \
 	'.endpoints[] | select(.name == "a1") | .vni == 100 and (.mac | ascii_downcase) == "02:00:00:00:0a:01" and .ips == ["10.0.0.1"] and .location == "port a1"' \
 	'.endpoints[] | select(.name == "r1") | .vni == 200 and .location == "tep 198.51.100.3"'
-hhas '^endpoints$' '^  NAME +VNI +MAC +IPS +LOCATION +REVISION$' '^  r1 +200 +02:00:00:00:0b:02 +10\.0\.0\.2 +tep 198\.51\.100\.3 +[0-9]+$'
+hhas '^endpoints$' '^  NAME +VNI +MAC +IPS +LOCATION +REVISION +GROUPS$' '^  r1 +200 +02:00:00:00:0b:02 +10\.0\.0\.2 +tep 198\.51\.100\.3 +[0-9]+ +-$'
 both endpoint list vnet=red
 jhas '[.endpoints[].name] == ["r1"]'
 hhas '^  r1 ' ; grep -q '^  a1 ' <<<"$H" && vs_fail "endpoint list vnet=red shows a1"
@@ -694,7 +695,7 @@ refused "usage: help$" help port
 refused "usage: port/show NAME$" port show
 refused "usage: port/show NAME$" port show a1 a2
 refused "usage: port/add NAME SOCKET \[mode=client\|server\] \[queues=N\] \[vm=VM\]$" port add p7
-refused "usage: endpoint/add NAME MAC VNET port=PORT\|tep=IPV4 \[ips=IP,\.\.\.\]$" endpoint add c3 02:00:00:00:0c:03 blue
+refused "usage: endpoint/add NAME MAC VNET port=PORT\|tep=IPV4 \[ips=IP,\.\.\.\] \[groups=G,\.\.\.\]$" endpoint add c3 02:00:00:00:0c:03 blue
 refused "usage: endpoint/move NAME port=PORT\|tep=IPV4$" endpoint move a1
 refused "usage: vnet/add NAME VNI" vnet add x
 refused "usage: config/check FILE$" config check

@@ -390,6 +390,36 @@ vs_wait_cmd() {
 
 # ---- VMs: vm-bridge = virtio_user (vhost-user frontend) <-> net_tap ------
 
+# vs_switch_yaml FILE HOST IP IFNAME [IDLE_SLEEP_US]: the common head of a
+# switch configuration: one worker on lcore 1, control socket and state in
+# $VS_TMP, one physical port (af_packet on IFNAME) with underlay IP/24.
+# Append the rest (vhost_ports, networks, ...) to FILE.
+vs_switch_yaml() {
+	local file=${1:?vs_switch_yaml FILE HOST IP IFNAME} host=${2:?} ip=${3:?} ifn=${4:?}
+	cat > "$file" <<EOF
+eal:
+  lcores: "0@0,1@1"
+  main_lcore: 0
+  memory_mb: 256
+  file_prefix: vs-$host-$VS_SUFFIX
+  in_memory: true
+  args: [--no-pci, "--log-level=*:notice"]
+workers:
+  lcores: [1]
+  idle_sleep_max_us: ${5:-500}
+  mbufs: 8192
+control:
+  socket: $VS_TMP/$host.sock
+  state_dir: $VS_TMP/state-$host
+physical_ports:
+  - name: underlay0
+    devargs: net_af_packet_$host$VS_SUFFIX,iface=$ifn
+    rx_queues: 1
+    ip: $ip/24
+    mtu: 1550
+EOF
+}
+
 # vs_vm_bridge NAME SOCKDIR VM...: one vm-bridge process NAME with a
 # virtio_user port on SOCKDIR/<vm>.sock and a tap "<vm>$VS_SUFFIX" per VM.
 # Default: virtio_user is the client (the switch owns the sockets); with

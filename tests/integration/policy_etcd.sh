@@ -32,22 +32,8 @@ vs_pass "3-member etcd cluster on 127.0.0.1 ($EPS)"
 vs_underlay "ul$S" "br$S" 1600 "vA$S:uA$S" "vB$S:uB$S" "vC$S:uC$S"
 
 write_config() { # host ip
-	local host=$1 ip=$2 h=${1^^}
-	cat > "$VS_TMP/$host.yaml" <<EOF
-eal:
-  lcores: "0@0,1@1"
-  main_lcore: 0
-  memory_mb: 256
-  file_prefix: vs-$host-$S
-  in_memory: true
-  args: [--no-pci, "--log-level=*:notice"]
-workers:
-  lcores: [1]
-  idle_sleep_max_us: 1000
-  mbufs: 8192
-control:
-  socket: $VS_TMP/$host.sock
-  state_dir: $VS_TMP/state-$host
+	vs_switch_yaml "$VS_TMP/$1.yaml" "$1" "$2" "v${1^^}$S" 1000
+	cat >> "$VS_TMP/$1.yaml" <<EOF
 policy:
   notify_interval_ms: 200
 policy_service:
@@ -57,12 +43,6 @@ policy_service:
     prefix: $PFX
     lease_ttl: 3
     timeout_ms: 1000
-physical_ports:
-  - name: underlay0
-    devargs: net_af_packet_$host$S,iface=v$h$S
-    rx_queues: 1
-    ip: $ip/24
-    mtu: 1550
 tenants:
   - name: acme
 virtual_networks:

@@ -22,28 +22,8 @@ S=$VS_SUFFIX
 vs_underlay "ul$S" "br$S" 1600 "vA$S:uA$S" "vB$S:uB$S"
 
 write_config() { # host ip ifname
-	local host=$1 ip=$2 ifname=$3
-	cat > "$VS_TMP/$host.yaml" <<EOF
-eal:
-  lcores: "0@0,1@1"
-  main_lcore: 0
-  memory_mb: 256
-  file_prefix: vs-$host-$S
-  in_memory: true
-  args: [--no-pci, "--log-level=*:notice"]
-workers:
-  lcores: [1]
-  idle_sleep_max_us: 500
-  mbufs: 8192
-control:
-  socket: $VS_TMP/$host.sock
-  state_dir: $VS_TMP/state-$host
-physical_ports:
-  - name: underlay0
-    devargs: net_af_packet_$host$S,iface=$ifname
-    rx_queues: 1
-    ip: $ip/24
-    mtu: 1550
+	vs_switch_yaml "$VS_TMP/$1.yaml" "$1" "$2" "$3"
+	cat >> "$VS_TMP/$1.yaml" <<EOF
 tenants:
   - name: acme
 virtual_networks:
