@@ -12,7 +12,8 @@
 int ctl_switch_eal_args(const struct ctl_config *cfg, const char *prog,
 			char **argv, int max);
 
-/* Replace @cfg's live sections (vhost ports, networks, endpoints) by the
+/* Replace @cfg's live sections (vhost ports, networks, endpoints, tenants,
+ * groups, policies) by the
  * state file in its state directory, if there is one.  Returns 1 when it
  * did, 0 when there was none, or a negative errno when the file was bad
  * (@err says why; it is renamed to state.yaml.rejected, @cfg unchanged). */

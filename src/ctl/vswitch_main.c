@@ -84,7 +84,7 @@ main(int argc, char **argv)
 	case 0:
 		break;
 	case 1:
-		printf("%s: ports, networks and endpoints restored from %s/state.yaml "
+		printf("%s: ports, networks, endpoints, tenants, groups and policies restored from %s/state.yaml "
 		       "(vswitchctl config reload makes %s authoritative again)\n",
 		       argv[0], cfg->state_dir, cfg->file);
 		break;
