@@ -13,8 +13,7 @@ int ctl_switch_eal_args(const struct ctl_config *cfg, const char *prog,
 			char **argv, int max);
 
 /* Replace @cfg's live sections (vhost ports, networks, endpoints, tenants,
- * groups, policies) by the
- * state file in its state directory, if there is one.  Returns 1 when it
+ * groups, policies) by the state file in its state directory, if any.  Returns 1 when it
  * did, 0 when there was none, or a negative errno when the file was bad
  * (@err says why; it is renamed to state.yaml.rejected, @cfg unchanged). */
 int ctl_switch_restore_state(struct ctl_config *cfg, char *err, size_t errlen);

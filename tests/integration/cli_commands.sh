@@ -685,6 +685,186 @@ if [ "$have_trace" = 1 ]; then
 	pass "trace: local, remote (VXLAN), ARP answered, spoof and unknown VNI dropped; nothing sent; bad descriptions refused"
 fi
 
+# --- tenants, groups, policies, the decision cache, the policy service -------------------
+# The logical model of docs/policy.md, edited live with the YAML backend.
+# model: tenants, groups and policies as JSON (not in `show`)
+model() {
+	local w
+	for w in tenant group policy; do "$CTL" -s "$SOCK" --json "$w" list; done | jq -cS .
+}
+# refused_model RE ARGS...: `refused`, and the tenants, groups and policies unchanged too
+refused_model() {
+	local before
+	before=$(model)
+	refused "$@"
+	[ "$(model)" = "$before" ] || soft "vswitchctl ${*:2} failed but changed the tenants, groups or policies"
+}
+# decision FROM TO: the a1-style row of `policy table vm=FROM` towards VM TO
+decision() { jq -c --arg f "$1" --arg t "$2" '[.decisions[] | select(.from_vm == $f and .to_vm == $t)] | first' <<<"$J"; }
+ping_fails() { ! ip netns exec "na1$S" ping -c 1 -W 1 10.0.0.4 >/dev/null; }
+
+both tenant list
+jhas '.tenants == []'
+hhas '^tenants$' '^  \(none\)$'
+human tenant add acme
+hhas '^tenant: +acme$' '^status: +applied$'
+json tenant add beta
+jhas '.tenant == "beta"' '.status == "applied"'
+human group add web tenant=acme
+hhas '^group: +web$' '^status: +applied$'
+json group add db tenant=acme
+jhas '.group == "db"' '.status == "applied"'
+human group add ops
+human vnet add green 300 subnets=10.3.0.0/24,10.4.0.0/24 tenant=acme gateways=10.3.0.254,-
+hhas '^network: +green$' '^status: +applied$'
+json vnet add yellow 400 subnets=10.5.0.0/24 tenant=acme gateways=10.5.0.1
+jhas '.network == "yellow"' '.status == "applied"'
+both vnet list
+jhas '.networks[] | select(.name == "green") | .tenant == "acme" and .gateways == ["10.3.0.254", null]' \
+	'.networks[] | select(.name == "blue") | .tenant == null and .gateways == [null]'
+hhas '^  NAME +VNI +SUBNETS +FLOOD +LOCAL_PORTS +REMOTE_TEPS +TENANT +GATEWAYS$' \
+	'^  green +300 +10\.3\.0\.0/24,10\.4\.0\.0/24 +false .* acme +10\.3\.0\.254,-$' \
+	'^  yellow +400 +10\.5\.0\.0/24 +false .* acme +10\.5\.0\.1$'
+both vnet show green
+jhas '.tenant == "acme"' '.gateways == ["10.3.0.254", null]'
+hhas '^tenant: +acme$' '^gateways: +10\.3\.0\.254,-$'
+human endpoint add g1 02:00:00:00:0d:01 green tep=198.51.100.2 ips=10.3.0.5 groups=web
+hhas '^endpoint: +g1$' '^status: +applied$'
+json endpoint add g2 02:00:00:00:0d:02 yellow tep=198.51.100.3 ips=10.5.0.6 groups=web,db
+jhas '.endpoint == "g2"' '.status == "applied"'
+both endpoint list vnet=yellow
+jhas '[.endpoints[] | {name, groups}] == [{"name": "g2", "groups": ["web", "db"]}]'
+hhas '^  NAME +VNI +MAC +IPS +LOCATION +REVISION +GROUPS$' '^  g2 +400 +02:00:00:00:0d:02 +10\.5\.0\.6 +tep 198\.51\.100\.3 +[0-9]+ +web,db$'
+both endpoint show g1
+jhas '.groups == ["web"]'
+hhas '^groups: +web$'
+both tenant list
+jhas '[.tenants[].name] == ["acme", "beta"]' \
+	'.tenants[] | select(.name == "acme") | .networks == 2 and .origin == "config"' \
+	'.tenants[] | select(.name == "beta") | .networks == 0'
+hhas '^tenants$' '^  NAME +NETWORKS +ORIGIN +REVISION$' '^  acme +2 +config ' '^  beta +0 +config '
+both group list
+jhas '[.groups[] | {name, tenant, members}] == [{"name": "web", "tenant": "acme", "members": 2},
+	{"name": "db", "tenant": "acme", "members": 1}, {"name": "ops", "tenant": null, "members": 0}]'
+hhas '^groups$' '^  NAME +TENANT +MEMBERS +ORIGIN +REVISION$' '^  web +acme +2 +config ' '^  ops +- +0 +config '
+pass "tenant and group add/list, networks with tenant and gateways, endpoints with groups"
+
+# policies: allow, deny, chain, priority, tenant; list, show, replace, del
+both policy list
+jhas '.policies == []'
+hhas '^policies$' '^  \(none\)$'
+human policy add web-to-db from=group:web to=group:db action=allow tenant=acme
+hhas '^policy: +web-to-db$' '^status: +applied$'
+json policy add g1-not-g2 from=vm:g1 to=vm:g2 action=deny
+jhas '.policy == "g1-not-g2"' '.status == "applied"'
+human policy add inspect from=vnet:green to=any action=chain:fw-ids priority=5
+human policy add ops-out from=group:ops to=any action=deny priority=-3
+human policy add a1-to-a2 from=vm:a1 to=vm:a2 action=allow priority=10
+both policy list
+jhas '[.policies[].name] == ["web-to-db", "g1-not-g2", "inspect", "ops-out", "a1-to-a2"]' \
+	'.policies[] | select(.name == "web-to-db") | .from == "group:web" and .to == "group:db" and .action == "allow" and .tenant == "acme" and .priority == 0' \
+	'.policies[] | select(.name == "inspect") | .action == "chain" and .chain == "fw-ids" and .to == "any" and .priority == 5' \
+	'.policies[] | select(.name == "ops-out") | .priority == -3 and .tenant == null' \
+	'all(.policies[]; .origin == "config")'
+hhas '^  NAME +TENANT +FROM +TO +ACTION +CHAIN +PRIORITY +ORIGIN +REVISION$' \
+	'^  web-to-db +acme +group:web +group:db +allow +- +0 +config ' \
+	'^  inspect +- +vnet:green +any +chain +fw-ids +5 +config ' \
+	'^  g1-not-g2 +- +vm:g1 +vm:g2 +deny +- +0 +config '
+both policy show g1-not-g2
+jhas '.name == "g1-not-g2"' '.from == "vm:g1"' '.to == "vm:g2"' '.action == "deny"' '.chain == null'
+hhas '^name: +g1-not-g2$' '^from: +vm:g1$' '^to: +vm:g2$' '^action: +deny$' '^chain: +-$'
+# add with an existing name replaces the policy in place
+human policy add g1-not-g2 from=vm:g1 to=vm:g2 action=allow priority=3
+hhas '^policy: +g1-not-g2$' '^status: +applied$'
+json policy show g1-not-g2
+jhas '.action == "allow"' '.priority == 3'
+json policy list
+jhas '[.policies[].name] == ["web-to-db", "g1-not-g2", "inspect", "ops-out", "a1-to-a2"]'
+human policy del g1-not-g2
+hhas '^policy: +g1-not-g2$' '^status: +applied$'
+json policy del ops-out
+jhas '.policy == "ops-out"' '.status == "applied"'
+json policy list
+jhas '[.policies[].name] == ["web-to-db", "inspect", "a1-to-a2"]'
+pass "policy add (allow, deny, chain, priority, tenant)/list/show/replace/del"
+
+# the decision cache: a1 -> a2 now follows a1-to-a2, a2 -> a1 the default
+ping_vms 2
+both policy table vm=a1
+rev=$("$CTL" -s "$SOCK" --json policy show a1-to-a2 | jq .revision)
+d=$(decision a1 a2)
+jq -e --argjson rev "$rev" '.policy == "a1-to-a2" and .decision == "forward" and .revision == $rev and
+	.where == "local" and .output_port == "a2" and .vni == 100 and .kind == "switched"' <<<"$d" >/dev/null ||
+	soft "policy table vm=a1: a1 -> a2 is $d, expected a1-to-a2 (revision $rev), forward, local on a2"
+jhas '[.decisions[] | select(.from_vm == "a2" and .to_vm == "a1") | .policy] == ["(default)"]' \
+	'all(.decisions[]; .from_vm == "a1" or .to_vm == "a1")' '.cache | type == "object"'
+hhas '^decisions$' '^  FROM_VM +TO_VM +DESTINATION +KIND +POLICY +DECISION +REVISION +AGE_MS ' \
+	"^  a1 +a2 +02:00:00:00:0a:02 +switched +a1-to-a2 +forward +$rev .* local"
+both policy table
+jhas '[.decisions[] | select(.from_vm == "a1" and .to_vm == "a2")] | length == 1'
+# a deny takes effect on the cached decision at once, and its removal too
+human policy add a1-to-a2 from=vm:a1 to=vm:a2 action=deny priority=10
+ping_fails || soft "a1 still pings a2 with policy a1-to-a2 denying it"
+json policy table vm=a1
+jhas '[.decisions[] | select(.from_vm == "a1" and .to_vm == "a2") | .decision] == ["drop (denied)"]'
+human policy del a1-to-a2
+ping_vms 2
+json policy table vm=a1
+jhas '[.decisions[] | select(.from_vm == "a1" and .to_vm == "a2") | .policy] == ["(default)"]'
+if [ "$have_trace" = 1 ]; then
+	human policy add a1-to-a2 from=vm:a1 to=vm:a2 action=allow priority=10
+	both trace in_port=a1 dst_mac=02:00:00:00:0a:02 dst_ip=10.0.0.4
+	hhas '^  policy +a1-to-a2: allow \(revision [0-9]+\); path: a2, local on port a2, VNI 100'
+	jhas '.result == "output port a2 (not sent)"'
+	human policy del a1-to-a2
+fi
+pass "policy table: a1 -> a2 with its policy, revision and local path; a deny and its removal take effect at once"
+
+both policy-service status
+jhas '.backend == "yaml"' '.health == "ok"' '(.policy_revision | type) == "number"' \
+	'.notifications | type == "object" and length > 0' '.decisions | type == "object" and length > 0' \
+	'all(.notifications[]?; type == "number") | not or true'
+hhas '^backend: +yaml$' '^health: +ok$' '^notifications' '^decisions'
+pass "policy-service status: yaml backend, health ok, notification and cache counters"
+
+# refusals: a message, and nothing changed
+refused_model "physical" policy add bad from=vm:10.0.0.1 to=any action=allow
+refused_model "no group 'nosuch'" policy add bad from=group:nosuch to=any action=allow
+refused_model "to: 'host:h1' is not vm:NAME, group:NAME, vnet:NAME or any" policy add bad from=any to=host:h1 action=allow
+refused_model "action: 'maybe' is not allow, deny or chain:CHAIN" policy add bad from=any to=any action=maybe
+refused_model "priority: 'high' is not a number from -1000000 to 1000000" policy add bad from=any to=any action=allow priority=high
+refused_model "say action=allow\|deny\|chain:CHAIN" policy add bad from=any to=any priority=1
+refused_model "unexpected argument 'tep=198\.51\.100\.2'" policy add bad from=any to=any action=allow tep=198.51.100.2
+refused_model "no policy 'nosuch'" policy del nosuch
+refused_model "no policy 'nosuch'" policy show nosuch
+refused_model "tenant 'acme' is used by network 'green'" tenant del acme
+refused_model "no tenant 'nosuch'" tenant del nosuch
+refused_model "tenant 'acme' already exists" tenant add acme
+refused_model "group 'web' still has endpoint 'g1'" group del web
+refused_model "group 'db' is used by policy 'web-to-db'" group del db
+refused_model "group 'web' already exists" group add web
+refused_model "no group 'nosuch'" endpoint add g3 02:00:00:00:0d:03 green tep=198.51.100.2 groups=nosuch
+refused_model "nosuch" vnet add x 301 tenant=nosuch
+refused_model "gateways: 2 given for 1 subnets" vnet add x 301 subnets=10.6.0.0/24 gateways=10.6.0.1,10.6.0.2
+refused_model "the policy service is not etcd" debug policy-service-watch stop
+refused_model "expected stop or start, got 'pause'" debug policy-service-watch pause
+refused_model "expected vm=NAME, got 'colour=red'" policy table colour=red
+pass "policy, tenant and group errors: exit 1, a message, nothing changed"
+
+# back to the start
+for p in web-to-db inspect; do json policy del "$p"; done
+for e in g1 g2; do json endpoint del "$e"; done
+for v in green yellow; do json vnet del "$v"; done
+for g in web db ops; do json group del "$g"; done
+human tenant del acme
+hhas '^tenant: +acme$' '^status: +applied$'
+json tenant del beta
+jhas '.tenant == "beta"' '.status == "applied"'
+[ "$(model)" = "$(jq -cS . <<<'{"tenants": []}
+{"groups": []}
+{"policies": []}')" ] || soft "tenants, groups and policies left behind: $(model)"
+pass "policy, group, tenant del: the model is empty again"
+
 # --- generic errors ----------------------------------------------------------------------------
 refused "unknown command 'frobnicate' \(try 'help'\)" frobnicate
 refused "unknown command 'port' \(try 'help'\)" port frobnicate
