@@ -31,6 +31,9 @@ int ctl_cmds_debug_register(void);
 json_t *ctl_json_ports(void);
 json_t *ctl_json_vnets(void);
 json_t *ctl_json_endpoints(uint32_t vni);   /* UINT32_MAX: every network */
+/* The same with the model's fields (tenant, gateways, groups): list/show. */
+json_t *ctl_json_vnets_model(void);
+json_t *ctl_json_endpoints_model(uint32_t vni);
 json_t *ctl_json_port_stats(uint16_t idx);
 /* A port (re)appearing at @idx starts its counters from 0. */
 void ctl_stats_port_reset(uint16_t idx);

@@ -153,7 +153,6 @@ find_vnet(const struct ctl_config *c, const char *name)
 	return NULL;
 }
 
-static json_t *endpoints_json(uint32_t vni);
 
 /* The logical side the datapath tables do not carry: tenant and gateways. */
 static void
@@ -178,8 +177,8 @@ vnet_decorate(json_t *o, const struct ctl_config *c)
 	json_object_set_new(o, "gateways", gws);
 }
 
-static json_t *
-vnets_json(void)
+json_t *
+ctl_json_vnets_model(void)
 {
 	json_t *arr = ctl_json_vnets(), *o;
 	size_t i;
@@ -193,7 +192,7 @@ static int
 cmd_vnet_list(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	(void)args; (void)err; (void)errlen;
-	*result = json_pack("{s:o}", "networks", vnets_json());
+	*result = json_pack("{s:o}", "networks", ctl_json_vnets_model());
 	return 0;
 }
 
@@ -204,11 +203,11 @@ cmd_vnet_show(json_t *args, json_t **result, char *err, size_t errlen)
 	const struct ctl_vnet *v = find_vnet(ctl_switch_config(), name);
 	json_t *o;
 
-	if (v == NULL || (o = ctl_find_named(vnets_json(), name)) == NULL) {
+	if (v == NULL || (o = ctl_find_named(ctl_json_vnets_model(), name)) == NULL) {
 		snprintf(err, errlen, "no network '%s'", name);
 		return -ENOENT;
 	}
-	json_object_set_new(o, "endpoints", endpoints_json(v->vni));
+	json_object_set_new(o, "endpoints", ctl_json_endpoints_model(v->vni));
 	*result = o;
 	return 0;
 }
@@ -346,8 +345,8 @@ ep_name_cmp(const void *a, const void *b)
 
 /* The datapath's endpoint view with the groups each belongs to.  Endpoints
  * are found through a sorted index: lists run to a million entries. */
-static json_t *
-endpoints_json(uint32_t vni)
+json_t *
+ctl_json_endpoints_model(uint32_t vni)
 {
 	const struct ctl_config *c = ctl_switch_config();
 	json_t *arr = ctl_json_endpoints(vni), *o;
@@ -390,7 +389,7 @@ cmd_ep_list(json_t *args, json_t **result, char *err, size_t errlen)
 		snprintf(err, errlen, "no network '%s'", vnet);
 		return -ENOENT;
 	}
-	*result = json_pack("{s:o}", "endpoints", endpoints_json(v ? v->vni : UINT32_MAX));
+	*result = json_pack("{s:o}", "endpoints", ctl_json_endpoints_model(v ? v->vni : UINT32_MAX));
 	return 0;
 }
 
@@ -402,7 +401,7 @@ cmd_ep_show(json_t *args, json_t **result, char *err, size_t errlen)
 	const struct ctl_vnet *v = e ? find_vnet(ctl_switch_config(), e->vnet) : NULL;
 	json_t *o;
 
-	if (v == NULL || (o = ctl_find_named(endpoints_json(v->vni), name)) == NULL) {
+	if (v == NULL || (o = ctl_find_named(ctl_json_endpoints_model(v->vni), name)) == NULL) {
 		snprintf(err, errlen, "no endpoint '%s'", name);
 		return -ENOENT;
 	}

@@ -281,7 +281,7 @@ cmd_show(json_t *args, json_t **result, char *err, size_t errlen)
 		"version", VS_VERSION, "config", cfg ? cfg->file : "-",
 		"vxlan_port", rte_be_to_cpu_16(dp.vxlan_port),
 		"tsc_hz", (json_int_t)rte_get_tsc_hz(),
-		"ports", ctl_json_ports(), "networks", ctl_json_vnets(), "endpoints", ctl_json_endpoints(UINT32_MAX),
+		"ports", ctl_json_ports(), "networks", ctl_json_vnets_model(), "endpoints", ctl_json_endpoints_model(UINT32_MAX),
 		"tunnels", ctl_underlay_json(), "workers", workers_json());
 	return *result ? 0 : -ENOMEM;
 }

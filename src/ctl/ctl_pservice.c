@@ -800,6 +800,9 @@ ctl_pservice_status(void)
 		"refetches", (json_int_t)ps.refetches, "writes", (json_int_t)ps.writes,
 		"write_failed", (json_int_t)ps.write_failed, "last_rejected", ps.last_reject);
 
+	if (j != NULL && ps.last_reject[0] == '\0')
+		json_object_set_new(j, "last_rejected", json_null());
+
 	if (j == NULL)
 		return NULL;
 	if (ps.etcd != NULL) {

@@ -10,6 +10,11 @@
 #     config reload (a change appears; a restart-only change is refused);
 #   - log level (one module, all, a DPDK log type);
 #   - trace, when the daemon has it;
+#   - the policy model (docs/policy.md): tenant and group list/add/del,
+#     vnet add tenant= gateways=, endpoint add groups=, policy
+#     list/show/add (allow, deny, chain, priority, tenant; replace)/del,
+#     policy table (a1 -> a2 with its policy; a deny takes effect at once),
+#     policy-service status, debug policy-service-watch (refused: not etcd);
 #   - unknown commands, wrong argument counts and bad values: exit 1, a
 #     clear message, and `show --json` unchanged.
 # One switch: a physical port (net_af_packet on a veth into a namespace whose
@@ -648,9 +653,11 @@ if [ "$have_trace" = 1 ]; then
 		'[.steps[].stage] | index("port security") != null and index("output") != null' \
 		'all(.steps[]; (.stage | length) > 0 and (.decision | length) > 0)'
 	hhas '^packet: +in_port a1: ' '^result: +output port a2 \(not sent\)$' '^steps$' '^  STAGE +DECISION$' \
-		'^  lookup +\(VNI 100, 02:00:00:00:0a:02\) → endpoint a2 ' '^  output +a2 .*\(not sent\)$'
+		'^  lookup +\(VNI 100, 02:00:00:00:0a:01 → 02:00:00:00:0a:02\) endpoint a2 ' \
+		'^  policy +default: allow \(revision 0\); path: a2, local on port a2, VNI 100$' '^  output +a2 .*\(not sent\)$'
 	both trace in_port=a1 dst_mac=02:00:00:00:0b:01 dst_ip=10.0.0.2 proto=tcp dport=80
 	jhas '.result == "output port underlay0 (not sent)"' \
+		'any(.steps[]; .stage == "policy" and (.decision | test("^default: allow .*TEP 198\\.51\\.100\\.2, VNI 100.*\\(decided for this trace, not installed\\)$")))' \
 		'any(.steps[]; .stage == "encapsulation" and (.decision | test("VNI 100 → TEP 198\\.51\\.100\\.2 via underlay0")))'
 	both trace in_port=a1 proto=arp dst_ip=10.0.0.4
 	jhas '.result | test("^answered locally")' 'any(.steps[]; .decision | test("10\\.0\\.0\\.4 is-at 02:00:00:00:0a:02"))'
@@ -699,7 +706,7 @@ refused_model() {
 	refused "$@"
 	[ "$(model)" = "$before" ] || soft "vswitchctl ${*:2} failed but changed the tenants, groups or policies"
 }
-# decision FROM TO: the a1-style row of `policy table vm=FROM` towards VM TO
+# decision FROM TO: the row FROM -> TO of the last `policy table` (JSON)
 decision() { jq -c --arg f "$1" --arg t "$2" '[.decisions[] | select(.from_vm == $f and .to_vm == $t)] | first' <<<"$J"; }
 ping_fails() { ! ip netns exec "na1$S" ping -c 1 -W 1 10.0.0.4 >/dev/null; }
 
@@ -782,10 +789,10 @@ json policy list
 jhas '[.policies[].name] == ["web-to-db", "g1-not-g2", "inspect", "ops-out", "a1-to-a2"]'
 human policy del g1-not-g2
 hhas '^policy: +g1-not-g2$' '^status: +applied$'
-json policy del ops-out
-jhas '.policy == "ops-out"' '.status == "applied"'
+json policy del web-to-db
+jhas '.policy == "web-to-db"' '.status == "applied"'
 json policy list
-jhas '[.policies[].name] == ["web-to-db", "inspect", "a1-to-a2"]'
+jhas '[.policies[].name] == ["inspect", "ops-out", "a1-to-a2"]'
 pass "policy add (allow, deny, chain, priority, tenant)/list/show/replace/del"
 
 # the decision cache: a1 -> a2 now follows a1-to-a2, a2 -> a1 the default
@@ -822,14 +829,16 @@ pass "policy table: a1 -> a2 with its policy, revision and local path; a deny an
 
 both policy-service status
 jhas '.backend == "yaml"' '.health == "ok"' '(.policy_revision | type) == "number"' \
-	'.notifications | type == "object" and length > 0' '.decisions | type == "object" and length > 0' \
-	'all(.notifications[]?; type == "number") | not or true'
-hhas '^backend: +yaml$' '^health: +ok$' '^notifications' '^decisions'
+	'.notifications | (.sent, .received, .acted, .ignored, .invalid, .unknown_peer) | type == "number"' \
+	'.decisions | .misses >= 1 and .installed >= 1 and (.refreshed | type) == "number"' \
+	'.decisions.cache | .entries >= 2 and .capacity > 0'
+hhas '^backend: +yaml$' '^health: +ok$' '^notifications$' '^  received: +[0-9]+$' \
+	'^decisions$' '^  installed: +[1-9][0-9]*$' '^decisions\.cache$' '^  entries: +[0-9]+$'
 pass "policy-service status: yaml backend, health ok, notification and cache counters"
 
 # refusals: a message, and nothing changed
 refused_model "physical" policy add bad from=vm:10.0.0.1 to=any action=allow
-refused_model "no group 'nosuch'" policy add bad from=group:nosuch to=any action=allow
+refused_model "policy 'bad': from: no group named 'nosuch'" policy add bad from=group:nosuch to=any action=allow
 refused_model "to: 'host:h1' is not vm:NAME, group:NAME, vnet:NAME or any" policy add bad from=any to=host:h1 action=allow
 refused_model "action: 'maybe' is not allow, deny or chain:CHAIN" policy add bad from=any to=any action=maybe
 refused_model "priority: 'high' is not a number from -1000000 to 1000000" policy add bad from=any to=any action=allow priority=high
@@ -841,10 +850,11 @@ refused_model "tenant 'acme' is used by network 'green'" tenant del acme
 refused_model "no tenant 'nosuch'" tenant del nosuch
 refused_model "tenant 'acme' already exists" tenant add acme
 refused_model "group 'web' still has endpoint 'g1'" group del web
-refused_model "group 'db' is used by policy 'web-to-db'" group del db
+refused_model "group 'db' still has endpoint 'g2'" group del db
+refused_model "group 'ops' is used by policy 'ops-out'" group del ops
 refused_model "group 'web' already exists" group add web
-refused_model "no group 'nosuch'" endpoint add g3 02:00:00:00:0d:03 green tep=198.51.100.2 groups=nosuch
-refused_model "nosuch" vnet add x 301 tenant=nosuch
+refused_model "endpoint 'g3': groups: no group named 'nosuch'" endpoint add g3 02:00:00:00:0d:03 green tep=198.51.100.2 groups=nosuch
+refused_model "virtual network 'x': tenant: no tenant named 'nosuch'" vnet add x 301 tenant=nosuch
 refused_model "gateways: 2 given for 1 subnets" vnet add x 301 subnets=10.6.0.0/24 gateways=10.6.0.1,10.6.0.2
 refused_model "the policy service is not etcd" debug policy-service-watch stop
 refused_model "expected stop or start, got 'pause'" debug policy-service-watch pause
@@ -852,7 +862,7 @@ refused_model "expected vm=NAME, got 'colour=red'" policy table colour=red
 pass "policy, tenant and group errors: exit 1, a message, nothing changed"
 
 # back to the start
-for p in web-to-db inspect; do json policy del "$p"; done
+for p in inspect ops-out; do json policy del "$p"; done
 for e in g1 g2; do json endpoint del "$e"; done
 for v in green yellow; do json vnet del "$v"; done
 for g in web db ops; do json group del "$g"; done
@@ -878,6 +888,9 @@ refused "usage: port/add NAME SOCKET \[mode=client\|server\] \[queues=N\] \[vm=V
 refused "usage: endpoint/add NAME MAC VNET port=PORT\|tep=IPV4 \[ips=IP,\.\.\.\] \[groups=G,\.\.\.\]$" endpoint add c3 02:00:00:00:0c:03 blue
 refused "usage: endpoint/move NAME port=PORT\|tep=IPV4$" endpoint move a1
 refused "usage: vnet/add NAME VNI" vnet add x
+refused "usage: policy/add NAME from=SEL to=SEL action=allow\|deny\|chain:CHAIN \[priority=N\] \[tenant=T\]$" policy add p1 from=any
+refused "usage: tenant/add NAME$" tenant add
+refused "usage: debug/policy-service-watch stop\|start$" debug policy-service-watch
 refused "usage: config/check FILE$" config check
 refused "usage: config/reload$" config reload now
 pass "unknown commands and wrong argument counts: exit 1 with 'unknown command' / 'usage:'"
