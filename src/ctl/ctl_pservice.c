@@ -49,6 +49,8 @@ static struct {
 	char last_reject[CTL_ERR_MAX];
 } ps;
 
+static void fetch_unknown(uint32_t vni, const uint8_t mac[6]);
+
 static void
 reject(const char *key, const char *why)
 {
@@ -169,6 +171,7 @@ ctl_pservice_init(const struct ctl_config *cfg)
 	ps.etcd = ps_etcd_new(&p, &cb);
 	if (ps.etcd == NULL)
 		return -errno;
+	ctl_resolve_on_unknown(fetch_unknown);
 	LOG(INFO, "etcd backend: %u members, prefix %s", p.n_members, p.prefix);
 	return 0;
 }
@@ -761,6 +764,19 @@ refetch(const char *key, bool prefix)
 	}
 	ps.refetches++;
 	return true;
+}
+
+/* A destination nobody here knows: ask etcd (D6).  The resolver caches
+ * the unknown answer for a second, so this runs at most once a second
+ * per destination. */
+static void
+fetch_unknown(uint32_t vni, const uint8_t mac[6])
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "endpoints/%u/%02x:%02x:%02x:%02x:%02x:%02x", vni, mac[0],
+		 mac[1], mac[2], mac[3], mac[4], mac[5]);
+	refetch(key, false);
 }
 
 bool

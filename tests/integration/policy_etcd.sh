@@ -3,9 +3,10 @@
 # three switches (hosts A, B, C) on one underlay.
 #   - policies live in etcd; A -> B follows them: allowed pair works, denied
 #     pair drops with policy_deny, inter-subnet routing works;
-#   - VM move (D5): with A's watch cut, VM x moves from B to C; A's stale
-#     translation sends to B, B notifies A, A refetches and the pings reach
-#     C; packets lost and time to converge are reported;
+#   - VM move (D5): with A's watch cut, VM x moves from B to C (on no host
+#     for 1 s); A's stale translation sends to B, B notifies A, A refetches;
+#     while x is nowhere A asks etcd again on its misses, and the pings
+#     reach C; packets lost and time to converge are reported;
 #   - deprecated policy (D8): a policy changes in etcd while A's watch is
 #     cut; C's notification makes A refetch and the new policy applies;
 #   - forged notifications change nothing but a refetch;
@@ -149,8 +150,9 @@ moved0=$(notif b sent); acted0=$(notif a acted)
 ip netns exec "na1$S" ping -D -i 0.1 -c 80 -W 1 10.0.0.9 > "$VS_TMP/move.ping" 2>&1 &
 pingpid=$!
 sleep 2
-t_move=$(date +%s.%N)
 ctl b endpoint del x >/dev/null
+sleep 1   # the VM is in flight: on neither host for a second
+t_move=$(date +%s.%N)
 ctl c endpoint add x "$XMAC" blue port=xc ips=10.0.0.9 >/dev/null
 wait "$pingpid" || true
 # a reply after the move comes from C (x on B is gone)
@@ -169,7 +171,7 @@ last20=$(seqs "$VS_TMP/move.ping" | awk '$1 > 60 { n++ } END { print n + 0 }')
 [ "$(notif b sent)" -gt "$moved0" ] || vs_fail "B sent no notification for x"
 [ "$(notif a acted)" -gt "$acted0" ] || vs_fail "A did not act on B's notification"
 [ "$(status a | jq -r '.etcd.watching')" = false ] || vs_fail "A's watch should still be cut"
-vs_log "VM move: $lost of 80 pings lost (0.1 s apart), replies steady again ${conv}s after the move"
+vs_log "VM move: $lost of 80 pings lost (0.1 s apart; x was on no host for 1 s), replies steady again ${conv}s after x appeared on C"
 vs_pass "VM move B -> C with A's watch cut: B notified A, A refetched, pings reach C ($lost lost, converged in ${conv}s)"
 
 # --- deprecated policy with A's watch still cut -----------------------------------
