@@ -157,6 +157,37 @@ static struct ctl_config *load_example(const char *rel, char *path, size_t len)
 	return cfg;
 }
 
+/* The etcd examples: same cluster and prefix, the same logical model, and
+ * each lists only its own VM (the other comes from etcd). */
+static void test_etcd_examples(void)
+{
+	char pa[4096], pb[4096];
+	struct ctl_config *a = load_example("config/etcd/host-a.yaml", pa, sizeof(pa));
+	struct ctl_config *b = load_example("config/etcd/host-b.yaml", pb, sizeof(pb));
+
+	if (a && b) {
+		CU_ASSERT_EQUAL(a->policy.backend, CTL_BACKEND_ETCD);
+		CU_ASSERT_EQUAL(b->policy.backend, CTL_BACKEND_ETCD);
+		CU_ASSERT_EQUAL(a->policy.n_etcd, 3);
+		CU_ASSERT_EQUAL(b->policy.n_etcd, 3);
+		CU_ASSERT_STRING_EQUAL(a->policy.etcd_prefix, b->policy.etcd_prefix);
+		CU_ASSERT_STRING_NOT_EQUAL(a->ctl_socket, b->ctl_socket);
+		CU_ASSERT_EQUAL(a->n_vnets, b->n_vnets);
+		for (unsigned i = 0; i < a->n_vnets && i < b->n_vnets; i++) {
+			CU_ASSERT_STRING_EQUAL(a->vnets[i].name, b->vnets[i].name);
+			CU_ASSERT_EQUAL(a->vnets[i].vni, b->vnets[i].vni);
+			CU_ASSERT_EQUAL(a->vnets[i].gateways[0].v4, b->vnets[i].gateways[0].v4);
+		}
+		CU_ASSERT_EQUAL(a->n_policies, 1);
+		CU_ASSERT_EQUAL(a->n_endpoints, 1);
+		CU_ASSERT_EQUAL(b->n_endpoints, 1);
+		CU_ASSERT_EQUAL(a->endpoints[0].where, CTL_EP_LOCAL);
+		CU_ASSERT_EQUAL(b->endpoints[0].where, CTL_EP_LOCAL);
+	}
+	ctl_config_free(a);
+	ctl_config_free(b);
+}
+
 static void test_two_hosts(void)
 {
 	char pa[4096], pb[4096];
@@ -1549,6 +1580,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{ "default config", test_default_config },
 		{ "two-hosts examples", test_two_hosts },
+		{ "etcd examples", test_etcd_examples },
 		{ "defaults", test_defaults },
 		{ "all keys", test_all_keys },
 		{ "lcores auto-fill", test_lcores_autofill },
