@@ -721,9 +721,13 @@ int main(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 
-	/* The switch runs in its own directory: give it the file as we see it. */
-	if (argc - optind >= 3 && strcmp(argv[optind], "config") == 0 &&
-	    strcmp(argv[optind + 1], "check") == 0 && argv[optind + 2][0] != '/') {
+	/* The switch runs in its own directory: give it the file as we see it
+	 * (config check FILE, service register FILE, profile create FILE). */
+	if (argc - optind == 3 && argv[optind + 2][0] != '/' &&
+	    ((strcmp(argv[optind], "config") == 0 && strcmp(argv[optind + 1], "check") == 0) ||
+	     (strcmp(argv[optind], "service") == 0 && strcmp(argv[optind + 1], "register") == 0) ||
+	     (strcmp(argv[optind], "profile") == 0 && strcmp(argv[optind + 1], "create") == 0 &&
+	      strchr(argv[optind + 2], '=') == NULL))) {
 		abs_path = realpath(argv[optind + 2], NULL);
 		if (abs_path == NULL) {
 			fail("%s: %s", argv[optind + 2], strerror(errno));

@@ -1,0 +1,698 @@
+/* service, profile, pool and catalog commands (docs/services.md): the
+ * catalog of network services (S1-S5, S9).  Every change works on the
+ * catalog's copy (svc_catalog_*), then calls ctl_services_changed and
+ * saves the catalog in the state directory. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ctl_cmds.h"
+#include "ctl_cmds_util.h"
+#include "ctl_model_json.h"
+#include "ctl_server.h"
+#include "ctl_services.h"
+#include "ctl_switch.h"
+
+void (*ctl_services_changed)(void);
+static struct svc_catalog *catalog;
+static char host_name[64];
+
+struct svc_catalog *ctl_services_catalog(void)
+{
+	if (catalog == NULL)
+		catalog = svc_catalog_new();
+	return catalog;
+}
+
+void ctl_services_fini(void)
+{
+	svc_catalog_free(catalog);
+	catalog = NULL;
+}
+
+int ctl_services_init(const char *state_dir, const char *services_dir, char *err,
+		      size_t errlen)
+{
+	struct svc_catalog *cat = ctl_services_catalog();
+	int rc;
+
+	if (cat == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (state_dir && state_dir[0] &&
+	    (rc = svc_catalog_load(cat, state_dir, err, errlen)) < 0 && rc != -ENOENT)
+		return rc;
+	if (services_dir && services_dir[0] &&
+	    (rc = svc_catalog_load_dir(cat, services_dir, err, errlen)) < 0)
+		return rc;
+	return 0;
+}
+
+/* ---- VMs of the running configuration ---- */
+
+static const char *vnet_tenant(const struct ctl_config *c, const char *vnet)
+{
+	for (unsigned i = 0; i < c->n_vnets; i++)
+		if (!strcmp(c->vnets[i].name, vnet))
+			return c->vnets[i].tenant;
+	return "";
+}
+
+/* Local VMs run on this host (its host name); remote ones are named by
+ * the tunnel endpoint they sit behind. */
+static bool cfg_vm_at(void *arg, size_t i, struct svc_vm *vm)
+{
+	const struct ctl_config *c = ctl_switch_config();
+	static char tep[16];
+	const struct ctl_endpoint *e;
+
+	(void)arg;
+	if (c == NULL || i >= c->n_endpoints)
+		return false;
+	e = &c->endpoints[i];
+	if (host_name[0] == '\0' && gethostname(host_name, sizeof(host_name) - 1) < 0)
+		host_name[0] = '\0';
+	vm->name = e->name;
+	vm->vnet = e->vnet;
+	vm->tenant = vnet_tenant(c, e->vnet);
+	if (e->where == CTL_EP_LOCAL) {
+		vm->host = host_name;
+	} else {
+		const uint8_t *b = (const uint8_t *)&e->tep;
+
+		snprintf(tep, sizeof(tep), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+		vm->host = tep;
+	}
+	return true;
+}
+
+static bool cfg_vnet_exists(void *arg, const char *name)
+{
+	const struct ctl_config *c = ctl_switch_config();
+
+	(void)arg;
+	for (unsigned i = 0; c && i < c->n_vnets; i++)
+		if (!strcmp(c->vnets[i].name, name))
+			return true;
+	return false;
+}
+
+static const struct svc_env env = { cfg_vm_at, cfg_vnet_exists, NULL };
+
+/* ---- helpers ---- */
+
+static struct svc_catalog *cat_or_fail(char *err, size_t errlen)
+{
+	struct svc_catalog *c = ctl_services_catalog();
+
+	if (c == NULL)
+		snprintf(err, errlen, "out of memory");
+	return c;
+}
+
+/* After a change: the hook, then the state file. */
+static int changed(const char *what, const char *name, json_t **result, char *err,
+		   size_t errlen)
+{
+	const struct ctl_config *c = ctl_switch_config();
+	int rc = 0;
+
+	if (ctl_services_changed)
+		ctl_services_changed();
+	if (c && c->state_dir[0] &&
+	    (rc = svc_catalog_save(ctl_services_catalog(), c->state_dir, err, errlen)) < 0)
+		return rc;
+	*result = json_pack("{s:s, s:s}", what, name, "status", "applied");
+	return 0;
+}
+
+static json_t *names_json(const struct svc_names *n)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < n->n; i++)
+		json_array_append_new(a, json_string(n->v[i]));
+	return a;
+}
+
+static json_t *params_json(const struct svc_params *p)
+{
+	json_t *o = json_object();
+
+	for (unsigned i = 0; i < p->n; i++)
+		json_object_set_new(o, p->v[i].key, json_string(p->v[i].value));
+	return o;
+}
+
+static unsigned profiles_of(const struct svc_catalog *c, const char *service)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->n_profiles; i++)
+		n += !strcmp(c->profiles[i].service, service);
+	return n;
+}
+
+static unsigned enables_of(const struct svc_catalog *c, const char *profile)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < c->n_enables; i++)
+		n += !strcmp(c->enables[i].profile, profile);
+	return n;
+}
+
+/* "vm=X", "pool=X" or "vnet=X". */
+static int parse_target(const char *s, enum svc_target_kind *kind, const char **target,
+			char *err, size_t errlen)
+{
+	static const char *const k[] = { "vm=", "pool=", "vnet=" };
+
+	for (int i = 0; i < 3; i++)
+		if (!strncmp(s, k[i], strlen(k[i]))) {
+			*kind = (enum svc_target_kind)i;
+			*target = s + strlen(k[i]);
+			return 0;
+		}
+	snprintf(err, errlen, "expected vm=VM, pool=POOL or vnet=NET, got '%.64s'", s);
+	return -EINVAL;
+}
+
+/* ---- service ---- */
+
+static int cmd_service_register(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((rc = svc_catalog_register(c, ctl_arg(args, 0), NULL, err, errlen)) < 0)
+		return rc;
+	return changed("file", ctl_arg(args, 0), result, err, errlen);
+}
+
+static int cmd_service_unregister(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((rc = svc_catalog_unregister(c, ctl_arg(args, 0), err, errlen)) < 0)
+		return rc;
+	return changed("service", ctl_arg(args, 0), result, err, errlen);
+}
+
+static int cmd_service_list(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	json_t *a;
+
+	(void)args;
+	if (c == NULL)
+		return -ENOMEM;
+	a = json_array();
+	for (unsigned i = 0; i < c->n_services; i++) {
+		const struct svc_def *d = c->services[i].def;
+
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "name",
+						   d->name, "vendor", d->vendor, "insertion",
+						   svc_insertion_name(d->insertion), "levels",
+						   (int)d->n_levels, "rules", (int)d->n_rules,
+						   "profiles", (int)profiles_of(c, d->name)));
+	}
+	*result = json_pack("{s:o}", "services", a);
+	return 0;
+}
+
+static json_t *rule_json(const struct svc_rule *r)
+{
+	char src[24] = "any", dst[24] = "any", sp[16] = "any", dp[16] = "any";
+	const uint8_t *b;
+
+	if (r->src.len) {
+		b = (const uint8_t *)&r->src.addr.v4;
+		snprintf(src, sizeof(src), "%u.%u.%u.%u/%u", b[0], b[1], b[2], b[3], r->src.len);
+	}
+	if (r->dst.len) {
+		b = (const uint8_t *)&r->dst.addr.v4;
+		snprintf(dst, sizeof(dst), "%u.%u.%u.%u/%u", b[0], b[1], b[2], b[3], r->dst.len);
+	}
+	if (r->sport_lo || r->sport_hi != 65535)
+		snprintf(sp, sizeof(sp), "%u-%u", r->sport_lo, r->sport_hi);
+	if (r->dport_lo || r->dport_hi != 65535)
+		snprintf(dp, sizeof(dp), "%u-%u", r->dport_lo, r->dport_hi);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "direction",
+			 svc_dir_name(r->dir), "proto", svc_proto_name(r->proto), "src", src, "dst",
+			 dst, "sport", sp, "dport", dp, "action", svc_action_name(r->action),
+			 "target", r->target);
+}
+
+static int cmd_service_show(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	const struct svc_service *s;
+	const struct svc_def *d;
+	json_t *levels, *rules, *eps, *profs;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((s = svc_catalog_service(c, ctl_arg(args, 0))) == NULL) {
+		snprintf(err, errlen, "no service '%s' is registered", ctl_arg(args, 0));
+		return -ENOENT;
+	}
+	d = s->def;
+	levels = json_array();
+	rules = json_array();
+	eps = json_array();
+	profs = json_array();
+	for (unsigned i = 0; i < d->n_levels; i++)
+		json_array_append_new(levels, json_pack("{s:s, s:o}", "name", d->levels[i].name,
+							"parameters",
+							params_json(&d->levels[i].params)));
+	for (unsigned i = 0; i < d->n_rules; i++)
+		json_array_append_new(rules, rule_json(&d->rules[i]));
+	for (unsigned i = 0; i < d->n_endpoints; i++) {
+		const struct svc_endpoint *e = &d->endpoints[i];
+		char ip[64] = "";
+
+		if (e->kind == SVC_EP_IP) {
+			const uint8_t *b = (const uint8_t *)&e->ip.v4;
+
+			if (e->ip.family == AF_INET)
+				snprintf(ip, sizeof(ip), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+			else
+				snprintf(ip, sizeof(ip), "(IPv6)");
+		}
+		json_array_append_new(eps, json_pack("{s:s, s:s}", "kind",
+			e->kind == SVC_EP_PORT ? "port" : e->kind == SVC_EP_IP ? "ip" : "url",
+			"address", e->kind == SVC_EP_PORT ? e->port : e->kind == SVC_EP_IP ? ip
+												: e->url));
+	}
+	for (unsigned i = 0; i < c->n_profiles; i++)
+		if (!strcmp(c->profiles[i].service, d->name))
+			json_array_append_new(profs, json_string(c->profiles[i].name));
+	{
+		struct svc_params eff = d->params;
+
+		for (unsigned i = 0; i < s->configured.n; i++)
+			svc_params_set(&eff, s->configured.v[i].key, s->configured.v[i].value);
+		*result = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+				    "name", d->name, "vendor", d->vendor, "description",
+				    d->description, "contact", d->contact, "insertion",
+				    svc_insertion_name(d->insertion), "endpoints", eps, "levels",
+				    levels, "parameters", params_json(&eff), "configured",
+				    params_json(&s->configured), "rules", rules, "profiles", profs);
+	}
+	return 0;
+}
+
+static int cmd_service_configure(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	const char *name = ctl_arg(args, 0);
+	int rc = 0;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if (svc_catalog_service(c, name) == NULL) {
+		snprintf(err, errlen, "no service '%s' is registered", name);
+		return -ENOENT;
+	}
+	/* All pairs or none: every one is checked before any is set. */
+	for (size_t i = 1; i < json_array_size(args) && rc == 0; i++) {
+		const char *kv = ctl_arg(args, i), *eq = strchr(kv, '=');
+		char key[CTL_NAME_MAX];
+
+		if (eq == NULL || eq == kv || (size_t)(eq - kv) >= sizeof(key)) {
+			snprintf(err, errlen, "expected key=value, got '%.64s'", kv);
+			rc = -EINVAL;
+			break;
+		}
+		memcpy(key, kv, (size_t)(eq - kv));
+		key[eq - kv] = '\0';
+		if (!svc_params_get(&svc_catalog_service(c, name)->def->params, key)) {
+			snprintf(err, errlen, "service '%s' has no parameter '%s'", name, key);
+			rc = -EINVAL;
+		} else if (strlen(eq + 1) >= SVC_TEXT_MAX) {
+			snprintf(err, errlen, "value of '%s' is too long", key);
+			rc = -EINVAL;
+		}
+	}
+	for (size_t i = 1; i < json_array_size(args) && rc == 0; i++) {
+		const char *kv = ctl_arg(args, i), *eq = strchr(kv, '=');
+		char key[CTL_NAME_MAX];
+
+		memcpy(key, kv, (size_t)(eq - kv));
+		key[eq - kv] = '\0';
+		rc = svc_catalog_configure(c, name, key, eq + 1, err, errlen);
+	}
+	if (rc < 0)
+		return rc;
+	return changed("service", name, result, err, errlen);
+}
+
+static int enable_cmd(json_t *args, json_t **result, char *err, size_t errlen, bool on)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	enum svc_target_kind kind;
+	const char *target;
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((rc = parse_target(ctl_arg(args, 1), &kind, &target, err, errlen)) < 0)
+		return rc;
+	rc = on ? svc_catalog_enable(c, &env, ctl_arg(args, 0), kind, target, err, errlen)
+		: svc_catalog_disable(c, ctl_arg(args, 0), kind, target, err, errlen);
+	if (rc < 0)
+		return rc;
+	return changed("profile", ctl_arg(args, 0), result, err, errlen);
+}
+
+static int cmd_service_enable(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	return enable_cmd(args, result, err, errlen, true);
+}
+
+static int cmd_service_disable(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	return enable_cmd(args, result, err, errlen, false);
+}
+
+/* ---- profile ---- */
+
+static int csv_names(const char *csv, struct svc_names *out, const char *what, char *err,
+		     size_t errlen)
+{
+	char buf[4096], *save = NULL;
+
+	if (snprintf(buf, sizeof(buf), "%s", csv) >= (int)sizeof(buf)) {
+		snprintf(err, errlen, "%s: list too long", what);
+		return -EINVAL;
+	}
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!ctl_name_valid(t)) {
+			snprintf(err, errlen, "%s: '%.64s' is not a valid name", what, t);
+			return -EINVAL;
+		}
+		if (!svc_names_has(out, t) && svc_names_add(out, t) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* profile create FILE, or NAME service=S level=L [vms=..] [pools=..]
+ * [vnets=..] [tenants=..] [hosts=..] [param.K=V]... */
+static int cmd_profile_create(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	struct svc_profile p;
+	const char *name = ctl_arg(args, 0);
+	int rc = 0;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if (json_array_size(args) == 1) {
+		if ((rc = svc_catalog_register(c, name, NULL, err, errlen)) < 0)
+			return rc;
+		return changed("file", name, result, err, errlen);
+	}
+	memset(&p, 0, sizeof(p));
+	if (!ctl_name_valid(name)) {
+		snprintf(err, errlen, "'%.64s' is not a valid profile name", name);
+		return -EINVAL;
+	}
+	strcpy(p.name, name);
+	for (size_t i = 1; i < json_array_size(args) && rc == 0; i++) {
+		const char *kv = ctl_arg(args, i), *eq = strchr(kv, '=');
+		size_t kl = eq ? (size_t)(eq - kv) : 0;
+		int dim = -1;
+
+		if (eq == NULL) {
+			snprintf(err, errlen, "expected key=value, got '%.64s'", kv);
+			rc = -EINVAL;
+			break;
+		}
+		for (int d = 0; d < SVC_SCOPE_N; d++)
+			if (strlen(svc_scope_name((enum svc_scope_dim)d)) == kl &&
+			    !strncmp(kv, svc_scope_name((enum svc_scope_dim)d), kl))
+				dim = d;
+		if (kl == 7 && !strncmp(kv, "service", 7))
+			rc = ctl_copy_name(p.service, sizeof(p.service), eq + 1, "service", err,
+					   errlen);
+		else if (kl == 5 && !strncmp(kv, "level", 5))
+			rc = ctl_copy_name(p.level, sizeof(p.level), eq + 1, "level", err, errlen);
+		else if (dim >= 0)
+			rc = csv_names(eq + 1, &p.scope[dim], svc_scope_name((enum svc_scope_dim)dim),
+				       err, errlen);
+		else if (kl > 6 && !strncmp(kv, "param.", 6)) {
+			char key[CTL_NAME_MAX];
+
+			if (kl - 6 >= sizeof(key) || strlen(eq + 1) >= SVC_TEXT_MAX) {
+				snprintf(err, errlen, "parameter '%.64s' too long", kv);
+				rc = -EINVAL;
+				break;
+			}
+			memcpy(key, kv + 6, kl - 6);
+			key[kl - 6] = '\0';
+			if (svc_params_set(&p.params, key, eq + 1) < 0) {
+				snprintf(err, errlen, "more than %d parameters", SVC_MAX_PARAMS);
+				rc = -EINVAL;
+			}
+		} else {
+			snprintf(err, errlen, "unknown option '%.64s' (expected service=, level=, "
+				 "vms=, pools=, vnets=, tenants=, hosts=, param.KEY=)", kv);
+			rc = -EINVAL;
+		}
+	}
+	if (rc == 0 && (!p.service[0] || !p.level[0])) {
+		snprintf(err, errlen, "profile needs service=S and level=L");
+		rc = -EINVAL;
+	}
+	if (rc == 0)
+		rc = svc_catalog_profile_add(c, &p, err, errlen);
+	svc_profile_clear(&p);
+	if (rc < 0)
+		return rc;
+	return changed("profile", name, result, err, errlen);
+}
+
+static int cmd_profile_delete(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((rc = svc_catalog_profile_del(c, ctl_arg(args, 0), err, errlen)) < 0)
+		return rc;
+	return changed("profile", ctl_arg(args, 0), result, err, errlen);
+}
+
+static json_t *profile_json(const struct svc_catalog *c, unsigned i)
+{
+	const struct svc_profile *p = &c->profiles[i];
+	json_t *scope = json_object(), *en = json_array();
+
+	for (int d = 0; d < SVC_SCOPE_N; d++)
+		json_object_set_new(scope, svc_scope_name((enum svc_scope_dim)d),
+				    names_json(&p->scope[d]));
+	for (unsigned e = 0; e < c->n_enables; e++)
+		if (!strcmp(c->enables[e].profile, p->name)) {
+			char t[2 * CTL_NAME_MAX];
+
+			snprintf(t, sizeof(t), "%s=%s", svc_target_name(c->enables[e].kind),
+				 c->enables[e].target);
+			json_array_append_new(en, json_string(t));
+		}
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", p->name, "service", p->service,
+			 "level", p->level, "parameters", params_json(&p->params), "scope", scope,
+			 "enabled", en);
+}
+
+static int cmd_profile_show(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	long i;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((i = svc_catalog_profile(c, ctl_arg(args, 0))) < 0) {
+		snprintf(err, errlen, "no profile '%s'", ctl_arg(args, 0));
+		return -ENOENT;
+	}
+	*result = profile_json(c, (unsigned)i);
+	return 0;
+}
+
+static int cmd_profile_list(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	json_t *a;
+
+	(void)args;
+	if (c == NULL)
+		return -ENOMEM;
+	a = json_array();
+	for (unsigned i = 0; i < c->n_profiles; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i}", "name",
+						   c->profiles[i].name, "service",
+						   c->profiles[i].service, "level",
+						   c->profiles[i].level, "enables",
+						   (int)enables_of(c, c->profiles[i].name)));
+	*result = json_pack("{s:o}", "profiles", a);
+	return 0;
+}
+
+/* ---- pool ---- */
+
+static int cmd_pool_add(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	struct svc_pool p;
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	memset(&p, 0, sizeof(p));
+	if ((rc = ctl_copy_name(p.name, sizeof(p.name), ctl_arg(args, 0), "pool name", err,
+				errlen)) < 0)
+		return rc;
+	if (!ctl_name_valid(p.name)) {
+		snprintf(err, errlen, "'%.64s' is not a valid pool name", p.name);
+		return -EINVAL;
+	}
+	if ((rc = csv_names(ctl_arg(args, 1), &p.vms, "pool vms", err, errlen)) == 0)
+		rc = svc_catalog_pool_add(c, &p, err, errlen);
+	svc_pool_clear(&p);
+	if (rc < 0)
+		return rc;
+	return changed("pool", ctl_arg(args, 0), result, err, errlen);
+}
+
+static int cmd_pool_del(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((rc = svc_catalog_pool_del(c, ctl_arg(args, 0), err, errlen)) < 0)
+		return rc;
+	return changed("pool", ctl_arg(args, 0), result, err, errlen);
+}
+
+static int cmd_pool_list(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	json_t *a;
+
+	(void)args;
+	if (c == NULL)
+		return -ENOMEM;
+	a = json_array();
+	for (unsigned i = 0; i < c->n_pools; i++)
+		json_array_append_new(a, json_pack("{s:s, s:o}", "name", c->pools[i].name, "vms",
+						   names_json(&c->pools[i].vms)));
+	*result = json_pack("{s:o}", "pools", a);
+	return 0;
+}
+
+/* ---- catalog ---- */
+
+static int cmd_catalog_list(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	json_t *a;
+
+	(void)args;
+	if (c == NULL)
+		return -ENOMEM;
+	a = json_array();
+	for (unsigned i = 0; i < c->n_services; i++) {
+		const struct svc_def *d = c->services[i].def;
+		json_t *profs = json_array();
+
+		for (unsigned p = 0; p < c->n_profiles; p++)
+			if (!strcmp(c->profiles[p].service, d->name))
+				json_array_append_new(profs, json_string(c->profiles[p].name));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:o}", "service", d->name,
+						   "vendor", d->vendor, "insertion",
+						   svc_insertion_name(d->insertion), "description",
+						   d->description, "profiles", profs));
+	}
+	*result = json_pack("{s:o}", "catalog", a);
+	return 0;
+}
+
+static int cmd_catalog_show(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	const char *arg = ctl_arg(args, 0);
+	struct svc_vm vm;
+	bool found = false;
+	json_t *a;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if (strncmp(arg, "vm=", 3)) {
+		snprintf(err, errlen, "expected vm=VM, got '%.64s'", arg);
+		return -EINVAL;
+	}
+	for (size_t i = 0; !found && cfg_vm_at(NULL, i, &vm); i++)
+		found = !strcmp(vm.name, arg + 3);
+	if (!found) {
+		snprintf(err, errlen, "no VM '%s'", arg + 3);
+		return -ENOENT;
+	}
+	a = json_array();
+	for (unsigned i = 0; i < c->n_profiles; i++)
+		if (svc_catalog_in_scope(c, i, &vm))
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b}", "profile",
+							   c->profiles[i].name, "service",
+							   c->profiles[i].service, "level",
+							   c->profiles[i].level, "enabled",
+							   svc_catalog_enabled_for(c, i, &vm)));
+	*result = json_pack("{s:s, s:s, s:o}", "vm", vm.name, "vnet", vm.vnet, "profiles", a);
+	return 0;
+}
+
+static const struct ctl_cmd cmds[] = {
+	{ "service/register", "FILE", 1, 1, cmd_service_register,
+	  "register the service (and profile, pool) documents of a YAML file on the switch host" },
+	{ "service/unregister", "NAME", 1, 1, cmd_service_unregister,
+	  "remove a service that has no profiles" },
+	{ "service/list", "", 0, 0, cmd_service_list, "registered services" },
+	{ "service/show", "NAME", 1, 1, cmd_service_show, "one service: levels, parameters, rules" },
+	{ "service/configure", "NAME KEY=VALUE...", 2, 17, cmd_service_configure,
+	  "change parameters of a registered service at run time" },
+	{ "service/enable", "PROFILE vm=VM|pool=POOL|vnet=NET", 2, 2, cmd_service_enable,
+	  "switch a profile on for VMs inside its scope" },
+	{ "service/disable", "PROFILE vm=VM|pool=POOL|vnet=NET", 2, 2, cmd_service_disable,
+	  "switch a profile off" },
+	{ "profile/create", "FILE | NAME service=S level=L [vms=..] [pools=..] [vnets=..] "
+	  "[tenants=..] [hosts=..] [param.KEY=V]...", 1, 24, cmd_profile_create,
+	  "create a profile of a registered service" },
+	{ "profile/delete", "NAME", 1, 1, cmd_profile_delete, "delete a profile not enabled" },
+	{ "profile/show", "NAME", 1, 1, cmd_profile_show, "one profile: scope and enables" },
+	{ "profile/list", "", 0, 0, cmd_profile_list, "service profiles" },
+	{ "pool/add", "NAME VM,...", 2, 2, cmd_pool_add, "name a set of VMs" },
+	{ "pool/del", "NAME", 1, 1, cmd_pool_del, "remove a pool nothing uses" },
+	{ "pool/list", "", 0, 0, cmd_pool_list, "VM pools" },
+	{ "catalog/list", "", 0, 0, cmd_catalog_list, "services and their profiles" },
+	{ "catalog/show", "vm=VM", 1, 1, cmd_catalog_show,
+	  "profiles a VM may use and which are enabled for it" },
+};
+
+int ctl_cmds_services_register(void)
+{
+	return ctl_cmds_register(cmds, sizeof(cmds) / sizeof(cmds[0]));
+}

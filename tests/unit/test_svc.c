@@ -1,0 +1,480 @@
+/* Unit tests of the services framework's definitions, profiles and catalog
+ * (src/services/svc_def.c, svc_catalog.c): parsing with every validation
+ * error at its position, scope checks, enables, rules per VM, runtime
+ * parameters and the catalog file.  No DPDK. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include <CUnit/Basic.h>
+
+#include "unit_main.h"
+
+#include "svc_catalog.h"
+
+static char err[CTL_ERR_MAX];
+static char dir[64];
+
+#define FW "service:\n" \
+	"  vendor: v\n" \
+	"  name: fw\n" \
+	"  contact: c@x\n" \
+	"  insertion: switch\n" \
+	"  levels:\n" \
+	"    - {name: basic, parameters: {log: \"off\"}}\n" \
+	"  parameters: {default: allow}\n" \
+	"  rules:\n" \
+	"    - {direction: ingress, proto: tcp, dport: 23, action: drop}\n" \
+	"    - {direction: egress, proto: udp, dst: 10.0.0.0/24, dport: 5000-5010, action: mirror, target: tap}\n"
+
+#define FW2 "service: {vendor: v, name: fw2, contact: c, insertion: switch, levels: [{name: l}],\n" \
+	"  rules: [{direction: both, action: allow}]}\n"
+
+#define PROF "---\nprofile: {name: p, service: fw, level: basic, parameters: {log: \"on\"},\n" \
+	"  scope: {vms: [vm1], pools: [web], vnets: [blue], tenants: [acme], hosts: [h1]}}\n"
+
+/* Environment: VMs vm1..vm5. */
+static struct svc_vm vms[] = {
+	{ "vm1", "red", "", "h9" },     /* listed by name */
+	{ "vm2", "red", "", "h9" },     /* in pool web */
+	{ "vm3", "blue", "", "h9" },    /* in vnet blue */
+	{ "vm4", "green", "acme", "h9" }, /* tenant acme */
+	{ "vm5", "red", "", "h9" },     /* outside */
+	{ "vm6", "red", "", "h1" },     /* host h1 */
+};
+
+static bool vm_at(void *arg, size_t i, struct svc_vm *vm)
+{
+	(void)arg;
+	if (i >= UNIT_DIM(vms))
+		return false;
+	*vm = vms[i];
+	return true;
+}
+
+static bool vnet_exists(void *arg, const char *n)
+{
+	(void)arg;
+	return !strcmp(n, "red") || !strcmp(n, "blue") || !strcmp(n, "green");
+}
+
+static const struct svc_env env = { vm_at, vnet_exists, NULL };
+
+/* A catalog with fw, pool web = {vm2} and profile p. */
+static struct svc_catalog *setup(void)
+{
+	struct svc_catalog *c = svc_catalog_new();
+	int rc = svc_catalog_register(c, "t.yaml", FW "---\npool: {name: web, vms: [vm2]}\n" PROF,
+				      err, sizeof(err));
+
+	if (rc != 3)
+		fprintf(stderr, "setup: %d %s\n", rc, err);
+	CU_ASSERT_EQUAL_FATAL(rc, 3);
+	return c;
+}
+
+static void test_definition_parsed(void)
+{
+	struct svc_catalog *c = setup();
+	const struct svc_def *d = svc_catalog_service(c, "fw")->def;
+
+	CU_ASSERT_STRING_EQUAL(d->vendor, "v");
+	CU_ASSERT_EQUAL(d->insertion, SVC_INS_SWITCH);
+	CU_ASSERT_EQUAL(d->n_levels, 1);
+	CU_ASSERT_STRING_EQUAL(svc_params_get(&d->levels[0].params, "log")->value, "off");
+	CU_ASSERT_STRING_EQUAL(svc_params_get(&d->params, "default")->value, "allow");
+	CU_ASSERT_EQUAL(d->n_rules, 2);
+	CU_ASSERT_EQUAL(d->rules[0].dir, SVC_DIR_INGRESS);
+	CU_ASSERT_EQUAL(d->rules[0].proto, IPPROTO_TCP);
+	CU_ASSERT_EQUAL(d->rules[0].dport_lo, 23);
+	CU_ASSERT_EQUAL(d->rules[0].dport_hi, 23);
+	CU_ASSERT_EQUAL(d->rules[0].sport_lo, 0);
+	CU_ASSERT_EQUAL(d->rules[0].sport_hi, 65535);
+	CU_ASSERT_EQUAL(d->rules[0].action, SVC_RULE_DROP);
+	CU_ASSERT_EQUAL(d->rules[1].dst.len, 24);
+	CU_ASSERT_EQUAL(d->rules[1].dst.addr.v4, htonl(0x0a000000));
+	CU_ASSERT_EQUAL(d->rules[1].dport_lo, 5000);
+	CU_ASSERT_EQUAL(d->rules[1].dport_hi, 5010);
+	CU_ASSERT_EQUAL(d->rules[1].action, SVC_RULE_MIRROR);
+	CU_ASSERT_STRING_EQUAL(d->rules[1].target, "tap");
+	CU_ASSERT_EQUAL(c->n_profiles, 1);
+	CU_ASSERT_STRING_EQUAL(c->profiles[0].level, "basic");
+	CU_ASSERT_EQUAL(c->profiles[0].scope[SVC_SCOPE_VMS].n, 1);
+	svc_catalog_free(c);
+}
+
+/* Each bad document is refused with this message at this position, and
+ * the catalog (holding fw) is unchanged. */
+static void test_every_validation_error(void)
+{
+	static const struct { const char *doc, *want; } cases[] = {
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}], colour: red}\n",
+		  "t.yaml:1:83: unknown key 'colour' in service" },
+		{ "service: {name: x, contact: c, insertion: switch, levels: [{name: l}]}\n",
+		  "t.yaml:1:10: service: missing required key 'vendor'" },
+		{ "service: {vendor: v, contact: c, insertion: switch, levels: [{name: l}]}\n",
+		  "t.yaml:1:10: service: missing required key 'name'" },
+		{ "service: {vendor: v, name: x, insertion: switch, levels: [{name: l}]}\n",
+		  "t.yaml:1:10: service: missing required key 'contact'" },
+		{ "service: {vendor: v, name: x, contact: c, levels: [{name: l}]}\n",
+		  "t.yaml:1:10: service: missing required key 'insertion'" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch}\n",
+		  "t.yaml:1:10: service: missing required key 'levels'" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: []}\n",
+		  "t.yaml:1:70: service levels: expected a list of at least one level" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: sideways, levels: [{name: l}]}\n",
+		  "t.yaml:1:54: service insertion: 'sideways' is not one of" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: network, levels: [{name: l}]}\n",
+		  "t.yaml:1:10: service: insertion 'network' needs at least one endpoint" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: external, levels: [{name: l}], endpoints: [{ip: 300.1.1.1}]}\n",
+		  "t.yaml:1:102: endpoint ip: '300.1.1.1' is not an IP address" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: network, levels: [{name: l}], endpoints: [{url: \"ftp://a\"}], rules: []}\n",
+		  "t.yaml:1:102: endpoint url: 'ftp://a' is not an http:// or https:// URL" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: network, levels: [{name: l}], endpoints: [{port: fw-in}], rules: []}\n",
+		  "t.yaml:1:119: service rules: only insertion 'switch' takes rules" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: in, action: drop}]}\n",
+		  "t.yaml:2:23: rule direction: 'in' is not one of: ingress, egress, both" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, proto: sctp, action: drop}]}\n",
+		  "t.yaml:2:39: rule proto: 'sctp' is not one of: tcp, udp, icmp, any" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, src: 10.0.0.1/33, action: drop}]}\n",
+		  "t.yaml:2:37: rule src: '10.0.0.1/33' is not an IPv4 address or prefix" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, dst: \"2001:db8::/32\", action: drop}]}\n",
+		  "t.yaml:2:37: rule dst: '2001:db8::/32': rules match IPv4 only" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, proto: tcp, dport: 10-5, action: drop}]}\n",
+		  "t.yaml:2:51: rule dport: range 10-5 is empty" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, proto: tcp, sport: 70000, action: drop}]}\n",
+		  "t.yaml:2:51: rule sport: '70000' is not a port" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, proto: icmp, dport: 1, action: drop}]}\n",
+		  "t.yaml:2:52: rule dport: ports need proto tcp or udp" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, action: reject}]}\n",
+		  "t.yaml:2:40: rule action: 'reject' is not one of" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, action: mirror}]}\n",
+		  "t.yaml:2:11: rule: action 'mirror' needs a 'target' port" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, action: redirect, target: fw-in}]}\n",
+		  "t.yaml:2:40: rule action 'redirect' is not supported yet by insertion point 'switch'" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{action: drop}]}\n",
+		  "t.yaml:2:11: rule: missing required key 'direction'" },
+		{ "service: {vendor: v, name: 'bad name', contact: c, insertion: switch, levels: [{name: l}]}\n",
+		  "t.yaml:1:28: service name: 'bad name' is not a valid name" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}, {name: l}]}\n",
+		  "t.yaml:1:89: level 'l' defined twice" },
+		{ "service: {vendor: v, vendor: w, name: x, contact: c, insertion: switch, levels: [{name: l}]}\n",
+		  "t.yaml:1:22: service: duplicate key 'vendor'" },
+		{ FW, "t.yaml:1:1: service 'fw' is already registered" },
+		{ "profile: {name: q, service: nope, level: basic}\n",
+		  "t.yaml:1:29: profile service: no service 'nope' is registered" },
+		{ "profile: {name: q, service: fw, level: gold}\n",
+		  "t.yaml:1:40: profile level: service 'fw' has no level 'gold'" },
+		{ "profile: {name: q, service: fw, level: basic, parameters: {speed: fast}}\n",
+		  "t.yaml:1:60: profile parameters: service 'fw' (level 'basic') has no parameter 'speed'" },
+		{ "profile: {name: q, service: fw, level: basic, scope: {people: [a]}}\n",
+		  "t.yaml:1:55: unknown key 'people' in profile scope" },
+		{ "profile: {name: q, service: fw, level: basic, scope: {pools: [nope]}}\n",
+		  "t.yaml:1:1: profile 'q': scope names pool 'nope', which does not exist" },
+		{ "profile: {name: q, service: fw, level: basic, scope: {vms: [a, a]}}\n",
+		  "t.yaml:1:64: profile scope vms: 'a' listed twice" },
+		{ "pool: {name: p1}\n", "t.yaml:1:7: pool: missing required key 'vms'" },
+		{ "enable: {profile: p, vm: vm1}\n", "t.yaml:1:1: a 'enable' document is not allowed here" },
+		{ "service: [1]\n", "t.yaml:1:10: service: expected a mapping" },
+		{ "service: {a: [\n", "t.yaml:2:1:" },
+		{ "", "t.yaml:1:1: no document" },
+		{ FW2 "---\nservice: {x: 1}\n", "t.yaml:4:11: unknown key 'x' in service" },
+	};
+	struct svc_catalog *c = svc_catalog_new();
+
+	CU_ASSERT_EQUAL_FATAL(svc_catalog_register(c, "t.yaml", FW, err, sizeof(err)), 1);
+	for (size_t i = 0; i < UNIT_DIM(cases); i++) {
+		int rc = svc_catalog_register(c, "t.yaml", cases[i].doc, err, sizeof(err));
+
+		if (rc >= 0 || strncmp(err, cases[i].want, strlen(cases[i].want)))
+			fprintf(stderr, "case %zu: rc %d\n  got  %s\n  want %s\n", i, rc, err,
+				cases[i].want);
+		CU_ASSERT(rc < 0);
+		CU_ASSERT_NSTRING_EQUAL(err, cases[i].want, strlen(cases[i].want));
+		CU_ASSERT_EQUAL(c->n_services, 1);   /* fw2 of the last case is not kept */
+		CU_ASSERT_EQUAL(c->n_profiles + c->n_pools, 0);
+	}
+	svc_catalog_free(c);
+}
+
+static void test_too_many_rules(void)
+{
+	size_t cap = 64 * (SVC_MAX_RULES + 2) + 256, n;
+	char *doc = malloc(cap);
+	struct svc_catalog *c = svc_catalog_new();
+
+	n = (size_t)snprintf(doc, cap, "service: {vendor: v, name: x, contact: c, insertion: switch, "
+			     "levels: [{name: l}], rules: [\n");
+	for (int i = 0; i <= SVC_MAX_RULES; i++)
+		n += (size_t)snprintf(doc + n, cap - n, "  {direction: ingress, action: drop},\n");
+	snprintf(doc + n, cap - n, "]}\n");
+	CU_ASSERT(svc_catalog_register(c, "t.yaml", doc, err, sizeof(err)) < 0);
+	CU_ASSERT_STRING_EQUAL(err, "t.yaml:258:3: service rules: more than 256 rules");
+	CU_ASSERT_EQUAL(c->n_services, 0);
+	free(doc);
+	svc_catalog_free(c);
+}
+
+static void test_scope_each_dimension(void)
+{
+	struct svc_catalog *c = setup();
+
+	for (size_t i = 0; i < UNIT_DIM(vms); i++)
+		CU_ASSERT_EQUAL(svc_catalog_in_scope(c, 0, &vms[i]), i != 4);
+	svc_catalog_free(c);
+}
+
+static void test_enable_outside_scope_refused(void)
+{
+	struct svc_catalog *c = setup();
+
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VM, "vm5", err, sizeof(err)),
+			-EPERM);
+	CU_ASSERT(strstr(err, "VM 'vm5' is outside the scope of profile 'p'") != NULL);
+	/* network red holds vm5: refused, naming it */
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VNET, "red", err, sizeof(err)),
+			-EPERM);
+	CU_ASSERT(strstr(err, "VM 'vm5' of network 'red' is outside") != NULL);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VM, "nobody", err, sizeof(err)),
+			-ENOENT);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "nope", SVC_TARGET_VM, "vm1", err, sizeof(err)),
+			-ENOENT);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VNET, "pink", err, sizeof(err)),
+			-ENOENT);
+	CU_ASSERT_EQUAL(c->n_enables, 0);
+	/* a pool with a VM outside */
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", "pool: {name: mixed, vms: [vm1, vm5]}\n",
+					     err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_POOL, "mixed", err,
+					   sizeof(err)), -EPERM);
+	CU_ASSERT(strstr(err, "VM 'vm5' of pool 'mixed'") != NULL);
+	CU_ASSERT_EQUAL(c->n_enables, 0);
+	svc_catalog_free(c);
+}
+
+static void test_enable_inside_scope(void)
+{
+	struct svc_catalog *c = setup();
+
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VM, "vm4", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_POOL, "web", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VNET, "blue", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VNET, "blue", err, sizeof(err)),
+			-EEXIST);
+	CU_ASSERT_EQUAL(c->n_enables, 3);
+	CU_ASSERT(svc_catalog_enabled_for(c, 0, &vms[1]));
+	CU_ASSERT(svc_catalog_enabled_for(c, 0, &vms[2]));
+	CU_ASSERT(svc_catalog_enabled_for(c, 0, &vms[3]));
+	CU_ASSERT(!svc_catalog_enabled_for(c, 0, &vms[0]));   /* in scope, not enabled */
+	CU_ASSERT_EQUAL(svc_catalog_disable(c, "p", SVC_TARGET_VM, "vm4", err, sizeof(err)), 0);
+	CU_ASSERT(!svc_catalog_enabled_for(c, 0, &vms[3]));
+	CU_ASSERT_EQUAL(svc_catalog_disable(c, "p", SVC_TARGET_VM, "vm4", err, sizeof(err)),
+			-ENOENT);
+	svc_catalog_free(c);
+}
+
+static void test_in_use_refused(void)
+{
+	struct svc_catalog *c = setup();
+
+	CU_ASSERT_EQUAL(svc_catalog_unregister(c, "fw", err, sizeof(err)), -EBUSY);
+	CU_ASSERT(strstr(err, "profile 'p'") != NULL);
+	CU_ASSERT_EQUAL(svc_catalog_pool_del(c, "web", err, sizeof(err)), -EBUSY);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VM, "vm1", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_profile_del(c, "p", err, sizeof(err)), -EBUSY);
+	CU_ASSERT(strstr(err, "enabled for vm 'vm1'") != NULL);
+	CU_ASSERT_EQUAL(c->n_services + c->n_profiles + c->n_pools, 3);
+	CU_ASSERT_EQUAL(svc_catalog_disable(c, "p", SVC_TARGET_VM, "vm1", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_profile_del(c, "p", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_unregister(c, "fw", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_pool_del(c, "web", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(c->n_services + c->n_profiles + c->n_pools, 0);
+	svc_catalog_free(c);
+}
+
+static void test_rules_for_vm_in_enable_order(void)
+{
+	struct svc_catalog *c = setup();
+	struct svc_profile q = { .name = "q", .service = "fw2", .level = "l" };
+	struct svc_rule r[8];
+	unsigned prof[8];
+
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", FW2, err, sizeof(err)), 1);
+	svc_names_add(&q.scope[SVC_SCOPE_VNETS], "red");
+	CU_ASSERT_EQUAL(svc_catalog_profile_add(c, &q, err, sizeof(err)), 0);
+	svc_profile_clear(&q);
+	/* Nothing happens until an enable. */
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[1], r, prof, 8), 0);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "q", SVC_TARGET_VNET, "red", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_POOL, "web", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VM, "vm2", err, sizeof(err)), 0);
+	/* vm2: q (1 rule) then p (2 rules), p once */
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[1], r, prof, 8), 3);
+	CU_ASSERT_EQUAL(r[0].action, SVC_RULE_ALLOW);
+	CU_ASSERT_EQUAL(prof[0], 1);
+	CU_ASSERT_EQUAL(r[1].action, SVC_RULE_DROP);
+	CU_ASSERT_EQUAL(prof[1], 0);
+	CU_ASSERT_EQUAL(r[2].action, SVC_RULE_MIRROR);
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[1], r, prof, 2), -ENOSPC);
+	/* vm5 in red gets q only; vm3 gets nothing */
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[4], r, NULL, 8), 1);
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[2], r, NULL, 8), 0);
+	svc_catalog_free(c);
+}
+
+static void test_configure(void)
+{
+	struct svc_catalog *c = setup();
+
+	CU_ASSERT_EQUAL(svc_catalog_configure(c, "fw", "default", "drop", err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(svc_params_get(&svc_catalog_service(c, "fw")->configured,
+					      "default")->value, "drop");
+	CU_ASSERT_EQUAL(svc_catalog_configure(c, "fw", "colour", "red", err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "service 'fw' has no parameter 'colour'");
+	CU_ASSERT_EQUAL(svc_catalog_configure(c, "nope", "default", "x", err, sizeof(err)), -ENOENT);
+	CU_ASSERT_EQUAL(svc_catalog_service(c, "fw")->configured.n, 1);
+	svc_catalog_free(c);
+}
+
+static void test_save_load_round_trip(void)
+{
+	struct svc_catalog *c = setup(), *d = svc_catalog_new();
+	struct svc_rule r1[8], r2[8];
+
+	CU_ASSERT_EQUAL(svc_catalog_configure(c, "fw", "default", "say \"no\"\\", err,
+					      sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_POOL, "web", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VM, "vm1", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(svc_catalog_save(c, dir, err, sizeof(err)), 0);
+	if (svc_catalog_load(d, dir, err, sizeof(err)) != 0)
+		fprintf(stderr, "load: %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(d->n_services, 1);
+	CU_ASSERT_EQUAL(memcmp(svc_catalog_service(d, "fw")->def, svc_catalog_service(c, "fw")->def,
+			       sizeof(struct svc_def)), 0);
+	CU_ASSERT_STRING_EQUAL(svc_params_get(&svc_catalog_service(d, "fw")->configured,
+					      "default")->value, "say \"no\"\\");
+	CU_ASSERT_EQUAL(d->n_profiles, 1);
+	CU_ASSERT_EQUAL(d->n_pools, 1);
+	CU_ASSERT_EQUAL(d->n_enables, 2);
+	CU_ASSERT_EQUAL(memcmp(d->enables, c->enables, 2 * sizeof(*c->enables)), 0);
+	CU_ASSERT(svc_names_has(&d->profiles[0].scope[SVC_SCOPE_HOSTS], "h1"));
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[1], r1, NULL, 8),
+			svc_catalog_rules_for_vm(d, &vms[1], r2, NULL, 8));
+	CU_ASSERT_EQUAL(memcmp(r1, r2, 2 * sizeof(r1[0])), 0);
+	svc_catalog_free(c);
+	svc_catalog_free(d);
+}
+
+static void test_corrupt_catalog_refused(void)
+{
+	struct svc_catalog *c = setup(), *d = setup();
+	char path[128], *buf;
+	FILE *f;
+	long len;
+
+	CU_ASSERT_EQUAL_FATAL(svc_catalog_save(c, dir, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/catalog.yaml", dir);
+	f = fopen(path, "rb");
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)len);
+	CU_ASSERT_EQUAL(fread(buf, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	/* cut at the start of the profile document: whole documents, one missing */
+	f = fopen(path, "wb");
+	fwrite(buf, 1, (size_t)(strstr(buf, "---\nprofile:") - buf), f);
+	fclose(f);
+	svc_catalog_unregister(d, "nothing", err, sizeof(err));
+	CU_ASSERT_EQUAL(svc_catalog_enable(d, &env, "p", SVC_TARGET_VM, "vm1", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_load(d, dir, err, sizeof(err)), -EINVAL);
+	CU_ASSERT(strstr(err, "cut short") != NULL);
+	CU_ASSERT_EQUAL(d->n_enables, 1);
+	CU_ASSERT_EQUAL(d->n_profiles, 1);
+	/* garbage */
+	f = fopen(path, "wb");
+	fputs("catalog: {version: 1, documents: 1}\n---\nservice: {vendor: [\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(svc_catalog_load(d, dir, err, sizeof(err)), -EINVAL);
+	CU_ASSERT(strstr(err, "catalog.yaml:") != NULL);
+	CU_ASSERT_EQUAL(d->n_enables, 1);
+	unlink(path);
+	CU_ASSERT_EQUAL(svc_catalog_load(d, dir, err, sizeof(err)), -ENOENT);
+	free(buf);
+	svc_catalog_free(c);
+	svc_catalog_free(d);
+}
+
+static void test_builtin_services_dir(void)
+{
+	const char *src = getenv("VS_SOURCE_DIR");
+	char path[512];
+	struct svc_catalog *c = svc_catalog_new();
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/config/services", src ? src : ".");
+	rc = svc_catalog_load_dir(c, path, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "%s\n", err);
+	CU_ASSERT_EQUAL(rc, 3);
+	CU_ASSERT_PTR_NOT_NULL(svc_catalog_service(c, "stateless-firewall"));
+	CU_ASSERT(svc_catalog_profile(c, "fw-web") >= 0);
+	/* again: what is registered wins, nothing doubled */
+	CU_ASSERT(svc_catalog_load_dir(c, path, err, sizeof(err)) >= 0);
+	CU_ASSERT_EQUAL(c->n_services, 1);
+	CU_ASSERT_EQUAL(c->n_profiles, 1);
+	svc_catalog_free(c);
+}
+
+static int suite_init(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test_svc.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/catalog.yaml", dir);
+	unlink(path);
+	rmdir(dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct unit_test tests[] = {
+		{ "definition and profile parsed", test_definition_parsed },
+		{ "every validation error at its position, nothing registered",
+		  test_every_validation_error },
+		{ "more than SVC_MAX_RULES rules refused", test_too_many_rules },
+		{ "scope: vm, pool, vnet, tenant, host", test_scope_each_dimension },
+		{ "enable outside scope refused, nothing changed", test_enable_outside_scope_refused },
+		{ "enable inside scope, disable", test_enable_inside_scope },
+		{ "unregister, delete refused while in use", test_in_use_refused },
+		{ "rules for a VM in enable order", test_rules_for_vm_in_enable_order },
+		{ "configure a service's parameter", test_configure },
+		{ "catalog save and load round trip", test_save_load_round_trip },
+		{ "corrupt catalog refused, nothing changed", test_corrupt_catalog_refused },
+		{ "built-in services directory", test_builtin_services_dir },
+	};
+	const struct unit_suite suite = { "svc", tests, UNIT_DIM(tests), suite_init, suite_clean,
+					  NULL, NULL };
+
+	return unit_run(&suite, argc > 1 ? argv[1] : NULL);
+}
