@@ -1969,6 +1969,8 @@ static const struct cfg_key cfg_control_keys[] = {
 	/* "" (min 0) turns persistence off. */
 	{ K("state_dir", CFG_PATH), FIELD(struct ctl_config, state_dir),
 	  .def_str = "/var/lib/dpdk-vswitch" },
+	/* service definitions registered at start when the catalog is empty; "" = none */
+	{ K("services_dir", CFG_PATH), FIELD(struct ctl_config, services_dir) },
 };
 static const struct cfg_table cfg_control = TABLE("control", cfg_control_keys, NULL);
 

@@ -204,6 +204,7 @@ struct ctl_endpoint {
 struct ctl_config {
 	char *file;                     /* path it was loaded from ("<embedded>" for the default) */
 	char state_dir[CTL_PATH_MAX];   /* control.state_dir: where live changes persist; "" = nowhere */
+	char services_dir[CTL_PATH_MAX]; /* control.services_dir: definitions loaded at start */
 	struct ctl_eal eal;
 	struct ctl_workers workers;
 	char ctl_socket[CTL_PATH_MAX];

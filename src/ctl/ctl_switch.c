@@ -23,6 +23,7 @@
 #include "ctl_ports.h"
 #include "ctl_pservice.h"
 #include "ctl_resolve.h"
+#include "ctl_svc_apply.h"
 #include "ctl_switch.h"
 #include "ctl_underlay.h"
 #include "dp.h"
@@ -206,6 +207,9 @@ ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 	running = merged;
 	ctl_pservice_applied(NULL, running);
 	ctl_resolve_model_changed(running);
+	ret = ctl_svc_start(running, err, errlen);
+	if (ret < 0)
+		goto fail;
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		ret = rte_eal_remote_launch(dp_worker_main, &dp.lcores[i], dp.lcores[i].lcore_id);
 		if (ret != 0) {
@@ -299,6 +303,7 @@ switch_to(struct ctl_config *next_base, struct ctl_config *merged, char *err, si
 		base = next_base;
 	}
 	ctl_resolve_model_changed(running);
+	ctl_svc_apply_all();
 	return 0;
 }
 
@@ -372,6 +377,7 @@ ctl_switch_stop(void)
 			rte_pktmbuf_free_bulk(dp.lcores[i].tx[j].pkts, dp.lcores[i].tx[j].n);
 		rte_free(atomic_load(&dp.lcores[i].rxqs));
 	}
+	ctl_svc_stop();
 	ctl_pservice_fini();
 	ctl_notify_fini();
 	ctl_resolve_fini();

@@ -25,6 +25,7 @@
 #include "dp_drop.h"
 #include "pol_cache.h"
 #include "pol_tables.h"
+#include "svc_acl.h"
 
 #define DP_BURST 32
 #define DP_MAX_PORTS POL_MAX_PORTS
@@ -153,6 +154,14 @@ struct dp_event {
 #define DP_HOLD_MAX 64                /* frames a worker holds waiting for decisions */
 #define DP_MISS_FILTER 256            /* recent misses a worker does not report again */
 
+/* What service rules did to frames, per profile slot (dp_lcore.svc). */
+enum dp_svc_count {
+	DP_SVC_ALLOWED,               /* matched an allow rule */
+	DP_SVC_DROPPED,
+	DP_SVC_MIRRORED,              /* a copy went to the mirror port */
+	DP_SVC_COUNT_MAX
+};
+
 /* One worker's state: only that worker writes it; the control thread
  * reads the counters (64-bit aligned loads, no tearing on x86-64). */
 struct dp_lcore {
@@ -180,6 +189,7 @@ struct dp_lcore {
 	uint64_t punted;              /* frames handed to the control thread */
 	uint64_t drops[DP_DROP_MAX];
 	struct dp_port_counters port[DP_MAX_PORTS];
+	uint64_t svc[SVC_MAX_PROFILES][DP_SVC_COUNT_MAX]; /* frames matched, by profile slot */
 } __rte_cache_aligned;
 
 /* Global datapath state; set up by the control thread before workers start. */
@@ -239,6 +249,7 @@ void dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pk
 /* --- stages of the VM input path --- */
 uint16_t dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_port_security(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+uint16_t dp_svc_egress(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_vxlan_encap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
@@ -267,6 +278,33 @@ void dp_flood(struct dp_lcore *c, struct rte_mbuf *m, const struct pol_vnet *v, 
 struct rte_arp_hdr;
 /* Ethernet/IPv4 ARP with a request or reply opcode. */
 bool dp_arp_valid(const struct rte_arp_hdr *a);
+
+/* --- service rules on delivery to a local VM (dp_services.c) --- */
+
+bool dp_svc_ingress_check(struct dp_lcore *c, const struct svc_acl *a, struct rte_mbuf *m,
+			  uint16_t port);
+void dp_svc_trace_none(struct dp_lcore *c, struct rte_mbuf *m, int port);
+
+/* Apply the ingress rules of local port @port to @m before it is queued
+ * there (@port < 0: leaving by a tunnel, only traced).  True: deliver it;
+ * false: it was dropped (service_drop).  A mirror copy is queued here.
+ * Without rules on the port: one atomic load. */
+static inline bool
+dp_svc_ingress(struct dp_lcore *c, struct rte_mbuf *m, int port)
+{
+	const struct svc_acl *a = port >= 0 ? svc_acl_port_get(port) : NULL;
+
+	if (likely(a == NULL)) {
+		if (unlikely(c->trace != NULL))
+			dp_svc_trace_none(c, m, port);
+		return true;
+	}
+	return dp_svc_ingress_check(c, a, m, port);
+}
+
+/* Frames rules of profile slot @profile allowed, dropped and mirrored,
+ * summed over the workers (control thread). */
+void dp_svc_counters(uint16_t profile, uint64_t out[DP_SVC_COUNT_MAX]);
 
 /* Run both input paths on one burst received on @port (also used by tests). */
 void dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n);

@@ -199,11 +199,12 @@ apply(struct dp_lcore *c, struct rte_mbuf *m, struct rte_ether_hdr *eh,
 			dp_drop(c, m, DP_DROP_SAME_PORT);
 			return false;
 		}
-		DP_TRACE(c, "service insertion", "none enabled");
-		dp_tx_enqueue(c, d->port, m);
+		if (dp_svc_ingress(c, m, d->port))
+			dp_tx_enqueue(c, d->port, m);
 		return false;
 	}
-	DP_TRACE(c, "service insertion", "none enabled");
+	if (unlikely(c->trace != NULL))
+		dp_svc_trace_none(c, m, -1);
 	md->tunnel = d->tunnel;
 	md->tag = d->tag;
 	return true;

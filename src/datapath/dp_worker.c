@@ -24,6 +24,7 @@ dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 	if (p->kind == DP_PORT_VHOST) {
 		n = dp_vm_parse(c, pkts, n);
 		n = dp_port_security(c, pkts, n);
+		n = dp_svc_egress(c, pkts, n);
 		n = dp_arp_proxy(c, pkts, n);
 		n = dp_policy_forward(c, pkts, n);
 		dp_vxlan_encap(c, pkts, n);

@@ -60,10 +60,10 @@ dp_net_deliver(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 
 				DP_TRACE(c, "policy", "decided by the sending switch; tag %u%s",
 					 md->tag, stale ? ", not ours: the sender is told" : "");
-				DP_TRACE(c, "service insertion", "none enabled");
 				if (unlikely(stale))
 					report_stale_tag(c, md, eh);
-				dp_tx_enqueue(c, dst->port, m);
+				if (dp_svc_ingress(c, m, dst->port))
+					dp_tx_enqueue(c, dst->port, m);
 			} else {
 				report_not_local(c, md, eh);
 				dp_drop(c, m, DP_DROP_DST_NOT_LOCAL);

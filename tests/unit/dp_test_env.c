@@ -548,6 +548,21 @@ env_udp(struct env_frame *f, uint16_t sport, uint16_t dport)
 }
 
 void
+env_tcp(struct env_frame *f, uint16_t sport, uint16_t dport)
+{
+	uint8_t *h;
+
+	f->l4 = f->len;
+	f->l4_proto = IPPROTO_TCP;
+	env_put16(f, sport);
+	env_put16(f, dport);
+	h = room(f, 16);              /* seq, ack 0 */
+	h[8] = 5 << 4;                /* data offset: 20 bytes */
+	h[9] = 0x02;                  /* SYN */
+	h[10] = h[11] = 0xff;         /* window */
+}
+
+void
 env_icmp_echo(struct env_frame *f, uint8_t type, uint16_t id, uint16_t seq)
 {
 	uint8_t *h;

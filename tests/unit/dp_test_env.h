@@ -117,7 +117,7 @@ struct env_frame {
 	uint16_t l3;                  /* offset of the IP header, 0 = none yet */
 	uint16_t l4;                  /* offset of the UDP/ICMP header, 0 = none yet */
 	uint8_t ip_ver;               /* 4 or 6 once an IP header is written */
-	uint8_t l4_proto;             /* IPPROTO_UDP or IPPROTO_ICMP */
+	uint8_t l4_proto;             /* IPPROTO_UDP, IPPROTO_ICMP or IPPROTO_TCP */
 };
 
 /* Start @f with an Ethernet header. */
@@ -126,6 +126,8 @@ void env_eth(struct env_frame *f, const char *dst, const char *src, uint16_t eth
 void env_ipv4(struct env_frame *f, const char *src, const char *dst, uint8_t proto);
 void env_ipv6(struct env_frame *f, const char *src, const char *dst, uint8_t next);
 void env_udp(struct env_frame *f, uint16_t sport, uint16_t dport);
+/* TCP SYN, 20-byte header, window 65535; its checksum is left 0. */
+void env_tcp(struct env_frame *f, uint16_t sport, uint16_t dport);
 void env_icmp_echo(struct env_frame *f, uint8_t type, uint16_t id, uint16_t seq);
 /* Ethernet/IPv4 ARP; @tha NULL for 00:00:00:00:00:00. */
 void env_arp(struct env_frame *f, uint16_t op, const char *sha, const char *spa,

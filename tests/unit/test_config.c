@@ -737,7 +737,7 @@ static void test_control_rules(void)
 	EXPECT_ERR(W "vhost_ports:\n  - {name: v, socket: " CTL_PROTO_DEFAULT_SOCKET "}\n",
 		   "t.yaml:4:23:", "is also the control socket");
 	EXPECT_ERR(W "control: {path: /x}\n", "t.yaml:3:11:",
-		   "unknown key 'path' in control (expected one of: socket, state_dir)");
+		   "unknown key 'path' in control (expected one of: socket, state_dir, services_dir)");
 }
 
 static void test_state_dir(void)
