@@ -8,7 +8,9 @@
 # while a churn loop changes both switches at a steady rate (one change every
 # SOAK_CHURN_INTERVAL s, default 0.25): port add/del of spare vhost ports,
 # endpoint add/del/move (port= and tep=) of spare endpoints, vnet add/del of a
-# spare network, `config reload` of the unchanged file.  The churn touches
+# spare network, policies added, replaced and removed (one on a live flow,
+# allowing it: its cached decision is recomputed under traffic), `config
+# reload` of the unchanged file.  The churn touches
 # only spare objects, so no ping may be lost.  `stats --clear` is never used:
 # the counter check below needs the counters since start.
 # At the end, after the traffic stopped and a short settle:
@@ -236,11 +238,17 @@ gen_steps() { # iteration
 	"chg a vnet add spare 4000 subnets=10.9.0.0/24"
 	"chg b vnet add spare 4000 subnets=10.9.0.0/24 flood=true"
 	"chg a endpoint add sp$i $ms spare tep=$IPB ips=10.9.0.$((1 + i % 200))"
+	"chg a policy add sp-deny$i from=vm:wa$i to=vm:wb$i action=deny"
+	"chg a policy add live-allow from=vm:x1 to=vm:y1 action=allow priority=$((i % 7))"
+	"chg b policy add live-allow from=vm:nobody$((i % 2)) to=any action=deny"
 	"chg a endpoint move wa$i tep=$IPB"
 	"chg b endpoint move wb$i tep=$IPA"
 	"chg a endpoint move wa$i port=pa$i"
 	"chg b endpoint move wb$i port=pb$i"
 	"chg a endpoint del sp$i"
+	"chg a policy del sp-deny$i"
+	"chg a policy del live-allow"
+	"chg b policy del live-allow"
 	"chg a vnet del spare"
 	"chg b vnet del spare"
 	"chg a endpoint del wa$i"
