@@ -15,6 +15,10 @@
 #     list/show/add (allow, deny, chain, priority, tenant; replace)/del,
 #     policy table (a1 -> a2 with its policy; a deny takes effect at once),
 #     policy-service status, debug policy-service-watch (refused: not etcd);
+#   - network services (docs/services.md): service register/list/show/
+#     configure/enable/disable/unregister, pool add/list/del, profile create
+#     (FILE and NAME service=..)/list/show/delete, catalog list/show, their
+#     refusals (catalog unchanged), and the catalog back to its start;
 #   - unknown commands, wrong argument counts and bad values: exit 1, a
 #     clear message, and `show --json` unchanged.
 # One switch: a physical port (net_af_packet on a veth into a namespace whose
@@ -269,10 +273,12 @@ rc=0; VSWITCHCTL_SOCKET=$VS_TMP/nothing.sock "$CTL" version 2>/dev/null || rc=$?
 pass "client: usage and unknown option exit 2, no daemon, a timeout or a bad reply exit 2, -s and VSWITCHCTL_SOCKET"
 
 # --- help ----------------------------------------------------------------------------
-expected='config/check config/reload debug/policy-service-watch debug/stall-control endpoint/add endpoint/del
-endpoint/list endpoint/move endpoint/show group/add group/del group/list help log/level
-policy-service/status policy/add policy/del policy/list policy/show policy/table port/add port/del
-port/list port/show show stats tenant/add tenant/del tenant/list version vnet/add vnet/del vnet/list vnet/show'
+expected='catalog/list catalog/show config/check config/reload debug/policy-service-watch debug/stall-control
+endpoint/add endpoint/del endpoint/list endpoint/move endpoint/show group/add group/del group/list help log/level
+policy-service/status policy/add policy/del policy/list policy/show policy/table pool/add pool/del pool/list
+port/add port/del port/list port/show profile/create profile/delete profile/list profile/show
+service/configure service/disable service/enable service/list service/register service/show service/unregister
+show stats tenant/add tenant/del tenant/list version vnet/add vnet/del vnet/list vnet/show'
 both help
 listed=$(jq -r '.commands[].name' <<<"$J")
 have_trace=0
@@ -875,6 +881,197 @@ jhas '.tenant == "beta"' '.status == "applied"'
 {"policies": []}')" ] || soft "tenants, groups and policies left behind: $(model)"
 pass "policy, group, tenant del: the model is empty again"
 
+# --- network services: definitions, pools, profiles, enables, the catalog ---------------------
+# docs/services.md. The test's configuration has no services_dir and its state
+# directory starts empty, so the catalog starts empty; it must end as it started.
+# catalog_state: everything the service commands change, as JSON
+catalog_state() {
+	local w s
+	for w in catalog service profile pool; do "$CTL" -s "$SOCK" --json "$w" list; done
+	for s in $("$CTL" -s "$SOCK" --json service list | jq -r '.services[].name'); do
+		"$CTL" -s "$SOCK" --json service show "$s"
+	done
+	for s in $("$CTL" -s "$SOCK" --json profile list | jq -r '.profiles[].name'); do
+		"$CTL" -s "$SOCK" --json profile show "$s"
+	done
+	for s in a1 a2; do "$CTL" -s "$SOCK" --json catalog show "vm=$s"; done
+}
+# refused_svc RE ARGS...: `refused`, and the catalog unchanged too
+refused_svc() {
+	local before list0
+	before=$(catalog_state | jq -cS .)
+	list0=$("$CTL" -s "$SOCK" --json catalog list)
+	refused "$@"
+	[ "$(catalog_state | jq -cS .)" = "$before" ] || soft "vswitchctl ${*:2} failed but changed the catalog"
+	[ "$("$CTL" -s "$SOCK" --json catalog list)" = "$list0" ] || soft "vswitchctl ${*:2} failed but changed catalog list"
+}
+both catalog list
+jhas '.catalog == []'
+hhas '^catalog$' '^  \(none\)$'
+catalog0=$J
+state0=$(catalog_state | jq -cS .)
+for w in service profile pool; do
+	both "$w" list
+	jhas ".${w}s == []"
+	hhas "^${w}s\$" '^  \(none\)$'
+done
+json stats drops
+jhas '.drops[] | select(.reason == "service_drop") | .count == 0 and (.help | test("service"))'
+
+mkdir -p "$VS_TMP/svc"
+cat >"$VS_TMP/svc/telnet-guard.yaml" <<'EOF'
+service:
+  vendor: example
+  name: telnet-guard
+  description: Drops telnet to the VMs
+  contact: netops@example.com
+  insertion: switch
+  levels:
+    - {name: basic, parameters: {log: "off"}}
+    - {name: strict, parameters: {log: "on"}}
+  parameters: {default: allow}
+  rules:
+    - {direction: ingress, proto: tcp, dport: 23, action: drop}
+EOF
+cat >"$VS_TMP/svc/tg-a1.yaml" <<'EOF'
+profile:
+  name: tg-a1
+  service: telnet-guard
+  level: strict
+  scope:
+    vms: [a1]
+EOF
+cat >"$VS_TMP/svc/broken.yaml" <<'EOF'
+service:
+  vendor: example
+  name: broken
+  contact: netops@example.com
+  insertion: switch
+  levels:
+    - {name: basic}
+  rules:
+    - {direction: sideways, action: drop}
+EOF
+
+human service register "$VS_TMP/svc/telnet-guard.yaml"
+hhas "^file: +$VS_TMP/svc/telnet-guard\.yaml\$" '^status: +applied$'
+both service list
+jhas '.services == [{"name": "telnet-guard", "vendor": "example", "insertion": "switch", "levels": 2, "rules": 1, "profiles": 0}]'
+hhas '^services$' '^  NAME +VENDOR +INSERTION +LEVELS +RULES +PROFILES$' '^  telnet-guard +example +switch +2 +1 +0$'
+both service show telnet-guard
+jhas '.name == "telnet-guard" and .vendor == "example" and .insertion == "switch" and .contact == "netops@example.com"' \
+	'[.levels[].name] == ["basic", "strict"]' '.levels[1].parameters == {"log": "on"}' \
+	'.parameters == {"default": "allow"}' '.configured == {}' '.endpoints == [] and .profiles == []' \
+	'.rules == [{"direction": "ingress", "proto": "tcp", "src": "any", "dst": "any", "sport": "any", "dport": "23-23", "action": "drop", "target": ""}]'
+hhas '^name: +telnet-guard$' '^description: +Drops telnet to the VMs$' '^insertion: +switch$' \
+	'^  NAME +PARAMETERS$' '^  strict +\{"log":"on"\}$' '^parameters$' '^  default: allow$' \
+	'^  DIRECTION +PROTO +SRC +DST +SPORT +DPORT +ACTION +TARGET$' '^  ingress +tcp +any +any +any +23-23 +drop'
+human service configure telnet-guard default=drop
+hhas '^service: +telnet-guard$' '^status: +applied$'
+json service show telnet-guard
+jhas '.parameters == {"default": "drop"}' '.configured == {"default": "drop"}'
+json service configure telnet-guard default=allow
+jhas '.service == "telnet-guard"' '.status == "applied"'
+json service show telnet-guard
+jhas '.parameters == {"default": "allow"}' '.configured == {"default": "allow"}'
+pass "service register/list/show/configure: a switch service with two levels and a rule"
+
+human pool add web a1,a2
+hhas '^pool: +web$' '^status: +applied$'
+json pool add spare a2
+jhas '.pool == "spare"' '.status == "applied"'
+both pool list
+jhas '.pools == [{"name": "web", "vms": ["a1", "a2"]}, {"name": "spare", "vms": ["a2"]}]'
+hhas '^pools$' '^  NAME +VMS$' '^  web +a1,a2$' '^  spare +a2$'
+human profile create "$VS_TMP/svc/tg-a1.yaml"
+hhas "^file: +$VS_TMP/svc/tg-a1\.yaml\$" '^status: +applied$'
+json profile create tg-web service=telnet-guard level=basic pools=web param.log=on
+jhas '.profile == "tg-web"' '.status == "applied"'
+both profile list
+jhas '.profiles == [{"name": "tg-a1", "service": "telnet-guard", "level": "strict", "enables": 0},
+	{"name": "tg-web", "service": "telnet-guard", "level": "basic", "enables": 0}]'
+hhas '^profiles$' '^  NAME +SERVICE +LEVEL +ENABLES$' '^  tg-a1 +telnet-guard +strict +0$' '^  tg-web +telnet-guard +basic +0$'
+both profile show tg-web
+jhas '.name == "tg-web" and .service == "telnet-guard" and .level == "basic"' '.parameters == {"log": "on"}' \
+	'.scope == {"vms": [], "pools": ["web"], "vnets": [], "tenants": [], "hosts": []}' '.enabled == []'
+hhas '^name: +tg-web$' '^level: +basic$' '^  log: on$' '^  pools: web$'
+both catalog list
+jhas '.catalog == [{"service": "telnet-guard", "vendor": "example", "insertion": "switch",
+	"description": "Drops telnet to the VMs", "profiles": ["tg-a1", "tg-web"]}]'
+hhas '^  SERVICE +VENDOR +INSERTION +DESCRIPTION +PROFILES$' '^  telnet-guard +example +switch +Drops telnet to the VMs +tg-a1,tg-web$'
+both catalog show vm=a1
+jhas '.vm == "a1" and .vnet == "blue"' \
+	'.profiles == [{"profile": "tg-a1", "service": "telnet-guard", "level": "strict", "enabled": false},
+	{"profile": "tg-web", "service": "telnet-guard", "level": "basic", "enabled": false}]'
+hhas '^vm: +a1$' '^vnet: +blue$' '^  PROFILE +SERVICE +LEVEL +ENABLED$' '^  tg-a1 +telnet-guard +strict +false$'
+json catalog show vm=a2
+jhas '[.profiles[].profile] == ["tg-web"]'
+pass "pool add/list, profile create (FILE and NAME service=..)/list/show, catalog list/show"
+
+human service enable tg-a1 vm=a1
+hhas '^profile: +tg-a1$' '^status: +applied$'
+json service enable tg-web pool=web
+jhas '.profile == "tg-web"' '.status == "applied"'
+both catalog show vm=a1
+jhas '[.profiles[] | {profile, enabled}] == [{"profile": "tg-a1", "enabled": true}, {"profile": "tg-web", "enabled": true}]'
+hhas '^  tg-a1 +telnet-guard +strict +true$'
+both profile show tg-a1
+jhas '.enabled == ["vm=a1"]' '.scope.vms == ["a1"]'
+hhas '^enabled: +vm=a1$'
+json profile list
+jhas '[.profiles[].enables] == [1, 1]'
+pass "service enable: a VM and a pool in scope; catalog show and profile show say so"
+
+refused_svc "VM 'a2' is outside the scope of profile 'tg-a1'" service enable tg-a1 vm=a2
+refused_svc "no profile 'nosuch'" service enable nosuch vm=a1
+refused_svc "profile 'tg-a1' is already enabled for vm 'a1'" service enable tg-a1 vm=a1
+refused_svc "expected vm=VM, pool=POOL or vnet=NET, got 'host=x'" service enable tg-a1 host=x
+refused_svc "no service 'nosuch' is registered" service show nosuch
+refused_svc "no service 'nosuch' is registered" service configure nosuch default=drop
+refused_svc "service 'telnet-guard' has no parameter 'colour'" service configure telnet-guard colour=red
+refused_svc "service 'telnet-guard' has no parameter 'colour'" service configure telnet-guard default=drop colour=red
+refused_svc "profile 'tg-x': no service 'nosuch' is registered" profile create tg-x service=nosuch level=basic vms=a1
+refused_svc "profile 'tg-x': service 'telnet-guard' has no level 'nosuch'" profile create tg-x service=telnet-guard level=nosuch vms=a1
+refused_svc "profile needs service=S and level=L" profile create tg-x vms=a1
+refused_svc "service 'telnet-guard' has profile 'tg-a1': delete its profiles first" service unregister telnet-guard
+refused_svc "no service 'nosuch' is registered" service unregister nosuch
+refused_svc "profile 'tg-a1' is enabled for vm 'a1': disable it first" profile delete tg-a1
+refused_svc "no profile 'nosuch'" profile show nosuch
+refused_svc "^$VS_TMP/svc/broken\.yaml:9:19: rule direction: 'sideways' is not one of: ingress, egress, both$" service register "$VS_TMP/svc/broken.yaml"
+refused_svc "^$VS_TMP/svc/telnet-guard\.yaml:[0-9]+:[0-9]+: service 'telnet-guard' is already registered" service register "$VS_TMP/svc/telnet-guard.yaml"
+refused_svc "^$VS_TMP/svc/nothere\.yaml: No such file or directory" service register "$VS_TMP/svc/nothere.yaml"
+refused_svc "pool 'web' has profile 'tg-web' enabled: disable it first" pool del web
+refused_svc "no pool 'nosuch'" pool del nosuch
+refused_svc "no VM 'nosuch'" catalog show vm=nosuch
+refused_svc "expected vm=VM, got 'a1'" catalog show a1
+pass "service, profile, pool and catalog errors: exit 1, a message, nothing changed"
+
+human service disable tg-a1 vm=a1
+hhas '^profile: +tg-a1$' '^status: +applied$'
+json service disable tg-web pool=web
+jhas '.profile == "tg-web"' '.status == "applied"'
+json catalog show vm=a1
+jhas '[.profiles[].enabled] == [false, false]'
+refused_svc "profile 'tg-a1' is not enabled for vm 'a1'" service disable tg-a1 vm=a1
+refused_svc "pool 'web' is in the scope of profile 'tg-web'" pool del web
+pass "service disable; a pool in a profile's scope still cannot be deleted"
+
+# back to the start
+human profile delete tg-a1
+hhas '^profile: +tg-a1$' '^status: +applied$'
+json profile delete tg-web
+jhas '.profile == "tg-web"' '.status == "applied"'
+human pool del web
+hhas '^pool: +web$' '^status: +applied$'
+json pool del spare
+jhas '.pool == "spare"' '.status == "applied"'
+human service unregister telnet-guard
+hhas '^service: +telnet-guard$' '^status: +applied$'
+json catalog list
+[ "$J" = "$catalog0" ] || soft "catalog list at the end: $J, at the start: $catalog0"
+[ "$(catalog_state | jq -cS .)" = "$state0" ] || soft "services, profiles or pools left behind: $(catalog_state | jq -cS .)"
+pass "profile delete, pool del, service unregister: the catalog is as it was at start"
+
 # --- generic errors ----------------------------------------------------------------------------
 refused "unknown command 'frobnicate' \(try 'help'\)" frobnicate
 refused "unknown command 'port' \(try 'help'\)" port frobnicate
@@ -893,6 +1090,8 @@ refused "usage: tenant/add NAME$" tenant add
 refused "usage: debug/policy-service-watch stop\|start$" debug policy-service-watch
 refused "usage: config/check FILE$" config check
 refused "usage: config/reload$" config reload now
+refused "usage: service/enable PROFILE vm=VM\|pool=POOL\|vnet=NET$" service enable tg-a1
+refused "usage: pool/add NAME VM,\.\.\.$" pool add web
 pass "unknown commands and wrong argument counts: exit 1 with 'unknown command' / 'usage:'"
 
 # --- the end: the VMs still talk, the switch still runs ---------------------------------------
