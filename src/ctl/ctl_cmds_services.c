@@ -15,10 +15,49 @@
 #include "ctl_server.h"
 #include "ctl_services.h"
 #include "ctl_switch.h"
+#include "dp.h"
 
 void (*ctl_services_changed)(void);
 static struct svc_catalog *catalog;
 static char host_name[64];
+
+/* Per counter slot: the profile holding it and the datapath's counters
+ * when it took the slot, so that a reused slot counts from zero for its
+ * new profile (the datapath's counters only grow). */
+static struct {
+	char owner[CTL_NAME_MAX];               /* "" = free */
+	uint64_t base[DP_SVC_COUNT_MAX];
+} slots[SVC_MAX_PROFILES];
+
+/* After every catalog change, before its rules reach the ports: a profile
+ * new in its slot takes the slot's counters as its baseline.  Deleting and
+ * creating are separate changes, so a name reused for a new profile is
+ * seen as the slot falling free first. */
+static void slots_sync(const struct svc_catalog *c)
+{
+	bool held[SVC_MAX_PROFILES] = { false };
+
+	for (unsigned i = 0; i < c->n_profiles; i++) {
+		const struct svc_profile *p = &c->profiles[i];
+
+		held[p->slot] = true;
+		if (strcmp(slots[p->slot].owner, p->name) == 0)
+			continue;
+		snprintf(slots[p->slot].owner, sizeof(slots[p->slot].owner), "%s", p->name);
+		dp_svc_counters((uint16_t)p->slot, slots[p->slot].base);
+	}
+	for (unsigned s = 0; s < SVC_MAX_PROFILES; s++)
+		if (!held[s])
+			slots[s].owner[0] = '\0';
+}
+
+/* What the rules of @p did since it was created. */
+static void profile_counters(const struct svc_profile *p, uint64_t out[DP_SVC_COUNT_MAX])
+{
+	dp_svc_counters((uint16_t)p->slot, out);
+	for (unsigned j = 0; j < DP_SVC_COUNT_MAX; j++)
+		out[j] = out[j] >= slots[p->slot].base[j] ? out[j] - slots[p->slot].base[j] : 0;
+}
 
 struct svc_catalog *ctl_services_catalog(void)
 {
@@ -31,6 +70,7 @@ void ctl_services_fini(void)
 {
 	svc_catalog_free(catalog);
 	catalog = NULL;
+	memset(slots, 0, sizeof(slots));
 }
 
 int ctl_services_init(const char *state_dir, const char *services_dir, char *err,
@@ -49,6 +89,7 @@ int ctl_services_init(const char *state_dir, const char *services_dir, char *err
 	if (services_dir && services_dir[0] &&
 	    (rc = svc_catalog_load_dir(cat, services_dir, err, errlen)) < 0)
 		return rc;
+	slots_sync(cat);
 	return 0;
 }
 
@@ -121,6 +162,7 @@ static int changed(const char *what, const char *name, json_t **result, char *er
 	const struct ctl_config *c = ctl_switch_config();
 	int rc = 0;
 
+	slots_sync(ctl_services_catalog());
 	if (ctl_services_changed)
 		ctl_services_changed();
 	if (c && c->state_dir[0] &&
@@ -501,6 +543,7 @@ static json_t *profile_json(const struct svc_catalog *c, unsigned i)
 {
 	const struct svc_profile *p = &c->profiles[i];
 	json_t *scope = json_object(), *en = json_array();
+	uint64_t n[DP_SVC_COUNT_MAX];
 
 	for (int d = 0; d < SVC_SCOPE_N; d++)
 		json_object_set_new(scope, svc_scope_name((enum svc_scope_dim)d),
@@ -513,9 +556,13 @@ static json_t *profile_json(const struct svc_catalog *c, unsigned i)
 				 c->enables[e].target);
 			json_array_append_new(en, json_string(t));
 		}
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "name", p->name, "service", p->service,
-			 "level", p->level, "parameters", params_json(&p->params), "scope", scope,
-			 "enabled", en);
+	profile_counters(p, n);
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:{s:I, s:I, s:I}}", "name",
+			 p->name, "service", p->service, "level", p->level, "parameters",
+			 params_json(&p->params), "scope", scope, "enabled", en, "slot",
+			 (int)p->slot, "counters", "allowed", (json_int_t)n[DP_SVC_ALLOWED],
+			 "dropped", (json_int_t)n[DP_SVC_DROPPED], "mirrored",
+			 (json_int_t)n[DP_SVC_MIRRORED]);
 }
 
 static int cmd_profile_show(json_t *args, json_t **result, char *err, size_t errlen)
@@ -542,12 +589,19 @@ static int cmd_profile_list(json_t *args, json_t **result, char *err, size_t err
 	if (c == NULL)
 		return -ENOMEM;
 	a = json_array();
-	for (unsigned i = 0; i < c->n_profiles; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i}", "name",
-						   c->profiles[i].name, "service",
-						   c->profiles[i].service, "level",
-						   c->profiles[i].level, "enables",
-						   (int)enables_of(c, c->profiles[i].name)));
+	for (unsigned i = 0; i < c->n_profiles; i++) {
+		const struct svc_profile *p = &c->profiles[i];
+		uint64_t n[DP_SVC_COUNT_MAX];
+
+		profile_counters(p, n);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I}",
+						   "name", p->name, "service", p->service,
+						   "level", p->level, "enables",
+						   (int)enables_of(c, p->name), "slot", (int)p->slot,
+						   "allowed", (json_int_t)n[DP_SVC_ALLOWED],
+						   "dropped", (json_int_t)n[DP_SVC_DROPPED],
+						   "mirrored", (json_int_t)n[DP_SVC_MIRRORED]));
+	}
 	*result = json_pack("{s:o}", "profiles", a);
 	return 0;
 }

@@ -53,11 +53,11 @@ apply_vm(const struct ctl_config *c, const struct ctl_endpoint *e, const char *h
 
 		if (t < 0 || prof[i] >= SVC_MAX_PROFILES) {
 			LOG(ERR, "VM %s: %s; its port keeps its old rules", e->name, t < 0 ?
-			    "a mirror target is no port of this switch" : "too many profiles");
+			    "a mirror target is no port of this switch" : "a profile slot out of range");
 			return;
 		}
 		ar[i].r = rules[i];
-		ar[i].profile = (uint16_t)prof[i];
+		ar[i].profile = (uint16_t)prof[i];   /* its stable slot: counters follow the profile */
 		ar[i].target_port = (uint16_t)t;
 	}
 	if (n > 0 && svc_acl_build(ar, (unsigned)n, e->name, &acl, err, sizeof(err)) < 0) {

@@ -19,9 +19,6 @@
 #include "pol_tables.h"
 #include "svc_rule.h"
 
-#ifndef SVC_MAX_PROFILES
-#define SVC_MAX_PROFILES 64        /* counter slots; a profile's index */
-#endif
 #define SVC_ACL_MAX_RULES 1024     /* rules on one port, all profiles together */
 
 /* One rule as the switch applies it. */

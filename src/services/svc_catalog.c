@@ -181,17 +181,38 @@ static int check_profile(const struct svc_catalog *c, const struct svc_profile *
 	return 0;
 }
 
+/* The lowest counter slot no profile holds; SVC_MAX_PROFILES when full. */
+static unsigned free_slot(const struct svc_catalog *c)
+{
+	bool used[SVC_MAX_PROFILES] = { false };
+	unsigned s = 0;
+
+	for (unsigned i = 0; i < c->n_profiles; i++)
+		if (c->profiles[i].slot < SVC_MAX_PROFILES)
+			used[c->profiles[i].slot] = true;
+	while (s < SVC_MAX_PROFILES && used[s])
+		s++;
+	return s;
+}
+
 /* Takes @p's lists (zeroed in @p) on success. */
 static int add_profile(struct svc_catalog *c, struct svc_profile *p, char *err, size_t errlen)
 {
 	struct svc_profile *x;
+	unsigned slot;
 	int rc;
 
 	if ((rc = check_profile(c, p, err, errlen)))
 		return rc;
+	if ((slot = free_slot(c)) == SVC_MAX_PROFILES) {
+		snprintf(err, errlen, "profile '%s': the switch holds at most %d profiles; "
+			 "delete one first", p->name, SVC_MAX_PROFILES);
+		return -ENOSPC;
+	}
 	if ((x = grow(&c->profiles, c->n_profiles, sizeof(*x))) == NULL)
 		return oom(err, errlen);
 	*x = *p;
+	x->slot = slot;
 	memset(p->scope, 0, sizeof(p->scope));
 	c->n_profiles++;
 	return 0;
@@ -629,7 +650,7 @@ int svc_catalog_rules_for_vm(const struct svc_catalog *cat, const struct svc_vm 
 		for (unsigned r = 0; r < s->def->n_rules; r++, n++) {
 			rules[n] = s->def->rules[r];
 			if (prof)
-				prof[n] = (unsigned)pi;
+				prof[n] = cat->profiles[pi].slot;
 		}
 	}
 	free(done);

@@ -56,7 +56,9 @@ int svc_catalog_register(struct svc_catalog *cat, const char *file, const char *
 /* Refused (-EBUSY) while a profile uses it. */
 int svc_catalog_unregister(struct svc_catalog *cat, const char *name, char *err, size_t errlen);
 /* Add a profile built in memory (the CLI's key=value form); checked like a
- * profile document.  Takes nothing from @p. */
+ * profile document.  Takes nothing from @p.  Every new profile gets the
+ * lowest free counter slot (svc_profile.slot) and keeps it until deleted;
+ * beyond SVC_MAX_PROFILES profiles, -ENOSPC. */
 int svc_catalog_profile_add(struct svc_catalog *cat, const struct svc_profile *p, char *err,
 			    size_t errlen);
 /* Refused (-EBUSY) while it is enabled. */
@@ -90,7 +92,7 @@ bool svc_catalog_enabled_for(const struct svc_catalog *cat, unsigned i, const st
 
 /* The rules the switch applies to @vm: those of every enabled profile of a
  * switch-insertion service that covers it, in enable order (a profile
- * enabled twice counts once), each with its profile's index in
+ * enabled twice counts once), each with its profile's counter slot in
  * @prof (may be NULL).  Returns how many, or -ENOSPC beyond @max. */
 int svc_catalog_rules_for_vm(const struct svc_catalog *cat, const struct svc_vm *vm,
 			     struct svc_rule *rules, unsigned *prof, unsigned max);
@@ -99,8 +101,9 @@ int svc_catalog_rules_for_vm(const struct svc_catalog *cat, const struct svc_vm 
  * of the directory, created if needed).  0 or a negative errno with @err. */
 int svc_catalog_save(const struct svc_catalog *cat, const char *dir, char *err, size_t errlen);
 /* Replace the catalog by @dir/catalog.yaml, validated whole; on any error
- * @cat is unchanged.  Returns 0, -ENOENT when there is no file, or another
- * negative errno with @err. */
+ * @cat is unchanged.  Slots are given again in the file's (creation) order:
+ * counters start from zero with the switch anyway.  Returns 0, -ENOENT when
+ * there is no file, or another negative errno with @err. */
 int svc_catalog_load(struct svc_catalog *cat, const char *dir, char *err, size_t errlen);
 /* Register every *.yaml of @dir (name order) whose service, profile and
  * pool names are not registered yet (the catalog's copy wins): all files or

@@ -93,6 +93,7 @@ struct svc_profile {
 	char level[CTL_NAME_MAX];
 	struct svc_params params;   /* keys of the service or of the level */
 	struct svc_names scope[SVC_SCOPE_N];
+	unsigned slot;              /* counter slot < SVC_MAX_PROFILES, set by the catalog */
 };
 
 /* A named set of VMs. */

@@ -10,6 +10,7 @@
 #include "ctl_config.h"
 
 #define SVC_MAX_RULES 256      /* rules per service definition */
+#define SVC_MAX_PROFILES 64    /* profiles, each with a counter slot (svc_profile.slot) */
 
 enum svc_dir {
 	SVC_DIR_INGRESS = 1,       /* traffic delivered to the VM */

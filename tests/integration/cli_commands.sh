@@ -988,13 +988,17 @@ hhas "^file: +$VS_TMP/svc/tg-a1\.yaml\$" '^status: +applied$'
 json profile create tg-web service=telnet-guard level=basic pools=web param.log=on
 jhas '.profile == "tg-web"' '.status == "applied"'
 both profile list
-jhas '.profiles == [{"name": "tg-a1", "service": "telnet-guard", "level": "strict", "enables": 0},
-	{"name": "tg-web", "service": "telnet-guard", "level": "basic", "enables": 0}]'
-hhas '^profiles$' '^  NAME +SERVICE +LEVEL +ENABLES$' '^  tg-a1 +telnet-guard +strict +0$' '^  tg-web +telnet-guard +basic +0$'
+jhas '.profiles == [{"name": "tg-a1", "service": "telnet-guard", "level": "strict", "enables": 0,
+	"slot": 0, "allowed": 0, "dropped": 0, "mirrored": 0},
+	{"name": "tg-web", "service": "telnet-guard", "level": "basic", "enables": 0,
+	"slot": 1, "allowed": 0, "dropped": 0, "mirrored": 0}]'
+hhas '^profiles$' '^  NAME +SERVICE +LEVEL +ENABLES +SLOT +ALLOWED +DROPPED +MIRRORED$' \
+	'^  tg-a1 +telnet-guard +strict +0 +0 +0 +0 +0$' '^  tg-web +telnet-guard +basic +0 +1 +0 +0 +0$'
 both profile show tg-web
 jhas '.name == "tg-web" and .service == "telnet-guard" and .level == "basic"' '.parameters == {"log": "on"}' \
-	'.scope == {"vms": [], "pools": ["web"], "vnets": [], "tenants": [], "hosts": []}' '.enabled == []'
-hhas '^name: +tg-web$' '^level: +basic$' '^  log: on$' '^  pools: web$'
+	'.scope == {"vms": [], "pools": ["web"], "vnets": [], "tenants": [], "hosts": []}' '.enabled == []' \
+	'.slot == 1' '.counters == {"allowed": 0, "dropped": 0, "mirrored": 0}'
+hhas '^name: +tg-web$' '^level: +basic$' '^  log: on$' '^  pools: web$' '^slot: +1$' '^  dropped: +0$'
 both catalog list
 jhas '.catalog == [{"service": "telnet-guard", "vendor": "example", "insertion": "switch",
 	"description": "Drops telnet to the VMs", "profiles": ["tg-a1", "tg-web"]}]'

@@ -92,6 +92,8 @@ d0=$(drops service_drop)
 if tcp_ok a2 10.0.0.1 23; then vs_fail "a2 reached a1:23 with the firewall enabled on a1"; fi
 d1=$(drops service_drop)
 [ "$d1" -gt "$d0" ] || vs_fail "service_drop did not count the dropped SYNs ($d0 -> $d1)"
+ctl --json profile show fw-servers | jq -e '.counters.dropped > 0' >/dev/null ||
+	vs_fail "profile show fw-servers counts no dropped frame: $(ctl profile show fw-servers)"
 tcp_ok a2 10.0.0.1 22 || vs_fail "TCP/22 to a1 blocked by the firewall"
 ip netns exec "na2$S" ping -c 2 -i 0.2 -W 2 10.0.0.1 >/dev/null || vs_fail "ICMP to a1 blocked by the firewall"
 tcp_ok a2 10.0.0.3 23 || vs_fail "a3 (firewall not enabled) lost TCP/23"

@@ -336,6 +336,96 @@ static void test_rules_for_vm_in_enable_order(void)
 	svc_catalog_free(c);
 }
 
+/* Adds profile @name of fw2 (scope: vnet red); the add's return value. */
+static int add_fw2_profile(struct svc_catalog *c, const char *name)
+{
+	struct svc_profile q = { .service = "fw2", .level = "l" };
+	int rc;
+
+	snprintf(q.name, sizeof(q.name), "%s", name);
+	svc_names_add(&q.scope[SVC_SCOPE_VNETS], "red");
+	rc = svc_catalog_profile_add(c, &q, err, sizeof(err));
+	svc_profile_clear(&q);
+	return rc;
+}
+
+static unsigned slot_of(const struct svc_catalog *c, const char *name)
+{
+	long i = svc_catalog_profile(c, name);
+
+	CU_ASSERT_FATAL(i >= 0);
+	return c->profiles[i].slot;
+}
+
+static void test_slot_kept_when_another_profile_deleted(void)
+{
+	struct svc_catalog *c = setup();        /* p: slot 0 */
+	struct svc_rule r[8];
+	unsigned prof[8];
+
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", FW2, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL(add_fw2_profile(c, "q"), 0);
+	CU_ASSERT_EQUAL(add_fw2_profile(c, "s"), 0);
+	CU_ASSERT_EQUAL(slot_of(c, "q"), 1);
+	CU_ASSERT_EQUAL(slot_of(c, "s"), 2);
+	CU_ASSERT_EQUAL(svc_catalog_profile_del(c, "p", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_profile_del(c, "q", err, sizeof(err)), 0);
+	/* s is now the catalog's first profile but keeps its slot, and its
+	 * rules carry the slot, not the index. */
+	CU_ASSERT_EQUAL(svc_catalog_profile(c, "s"), 0);
+	CU_ASSERT_EQUAL(slot_of(c, "s"), 2);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "s", SVC_TARGET_VNET, "red", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[0], r, prof, 8), 1);
+	CU_ASSERT_EQUAL(prof[0], 2);
+	/* A change on a staged copy (register) keeps it too. */
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", "pool: {name: x, vms: []}\n", err,
+					     sizeof(err)), 1);
+	CU_ASSERT_EQUAL(slot_of(c, "s"), 2);
+	svc_catalog_free(c);
+}
+
+static void test_lowest_free_slot_reused(void)
+{
+	struct svc_catalog *c = setup();        /* p: slot 0 */
+
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", FW2, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL(add_fw2_profile(c, "q"), 0);
+	CU_ASSERT_EQUAL(add_fw2_profile(c, "s"), 0);
+	CU_ASSERT_EQUAL(svc_catalog_profile_del(c, "s", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_profile_del(c, "p", err, sizeof(err)), 0);
+	/* Slots 0 and 2 are free: the lowest goes first. */
+	CU_ASSERT_EQUAL(add_fw2_profile(c, "t"), 0);
+	CU_ASSERT_EQUAL(slot_of(c, "t"), 0);
+	CU_ASSERT_EQUAL(add_fw2_profile(c, "u"), 0);
+	CU_ASSERT_EQUAL(slot_of(c, "u"), 2);
+	CU_ASSERT_EQUAL(slot_of(c, "q"), 1);
+	svc_catalog_free(c);
+}
+
+static void test_profile_limit_refused(void)
+{
+	struct svc_catalog *c = setup();        /* p: slot 0 */
+	char name[16];
+
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", FW2, err, sizeof(err)), 1);
+	for (unsigned i = 1; i < SVC_MAX_PROFILES; i++) {
+		snprintf(name, sizeof(name), "q%u", i);
+		CU_ASSERT_EQUAL_FATAL(add_fw2_profile(c, name), 0);
+		CU_ASSERT_EQUAL(slot_of(c, name), i);
+	}
+	CU_ASSERT_EQUAL(add_fw2_profile(c, "one-too-many"), -ENOSPC);
+	CU_ASSERT(strstr(err, "at most 64 profiles") != NULL);
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", "profile: {name: x, service: fw2, "
+					     "level: l, scope: {}}\n", err, sizeof(err)), -ENOSPC);
+	CU_ASSERT_EQUAL(c->n_profiles, SVC_MAX_PROFILES);
+	CU_ASSERT_EQUAL(svc_catalog_profile(c, "x"), -1);
+	/* One deleted: one more fits, in the freed slot. */
+	CU_ASSERT_EQUAL(svc_catalog_profile_del(c, "q7", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(add_fw2_profile(c, "one-too-many"), 0);
+	CU_ASSERT_EQUAL(slot_of(c, "one-too-many"), 7);
+	svc_catalog_free(c);
+}
+
 static void test_configure(void)
 {
 	struct svc_catalog *c = setup();
@@ -468,6 +558,10 @@ int main(int argc, char **argv)
 		{ "enable inside scope, disable", test_enable_inside_scope },
 		{ "unregister, delete refused while in use", test_in_use_refused },
 		{ "rules for a VM in enable order", test_rules_for_vm_in_enable_order },
+		{ "profile keeps its counter slot when another is deleted",
+		  test_slot_kept_when_another_profile_deleted },
+		{ "new profile takes the lowest free slot", test_lowest_free_slot_reused },
+		{ "more than SVC_MAX_PROFILES profiles refused", test_profile_limit_refused },
 		{ "configure a service's parameter", test_configure },
 		{ "catalog save and load round trip", test_save_load_round_trip },
 		{ "corrupt catalog refused, nothing changed", test_corrupt_catalog_refused },
