@@ -623,6 +623,19 @@ int svc_catalog_configure(struct svc_catalog *cat, const char *name, const char 
 	return svc_params_set(&s->configured, key, value) < 0 ? oom(err, errlen) : 0;
 }
 
+/* The service parameter "default" (profile, else configured, else the
+ * definition's) says what happens to traffic none of its rules matched. */
+static bool default_drops(const struct svc_service *s, const struct svc_profile *p)
+{
+	const struct svc_param *v = svc_params_get(&p->params, "default");
+
+	if (v == NULL)
+		v = svc_params_get(&s->configured, "default");
+	if (v == NULL)
+		v = svc_params_get(&s->def->params, "default");
+	return v != NULL && strcmp(v->value, "drop") == 0;
+}
+
 int svc_catalog_rules_for_vm(const struct svc_catalog *cat, const struct svc_vm *vm,
 			     struct svc_rule *rules, unsigned *prof, unsigned max)
 {
@@ -651,6 +664,21 @@ int svc_catalog_rules_for_vm(const struct svc_catalog *cat, const struct svc_vm 
 			rules[n] = s->def->rules[r];
 			if (prof)
 				prof[n] = cat->profiles[pi].slot;
+		}
+		if (default_drops(s, &cat->profiles[pi])) {
+			if (n + 1 > max) {
+				rc = -ENOSPC;
+				break;
+			}
+			/* like an iptables chain policy: what no rule of this
+			 * profile matched is dropped, both ways (IPv4 only) */
+			memset(&rules[n], 0, sizeof(rules[n]));
+			rules[n].dir = SVC_DIR_BOTH;
+			rules[n].sport_hi = rules[n].dport_hi = 65535;
+			rules[n].action = SVC_RULE_DROP;
+			if (prof)
+				prof[n] = cat->profiles[pi].slot;
+			n++;
 		}
 	}
 	free(done);

@@ -9,6 +9,7 @@
 #     and a VM the profile is not enabled for is untouched;
 #   - registrations and enables survive a restart of the switch (the VMs
 #     stay up: they are vhost-user servers);
+#   - `service configure ... default=drop` drops what no rule matches, at once;
 #   - disable restores the traffic; a broken definition is refused with
 #     file:line:col and changes nothing.
 set -euo pipefail
@@ -111,6 +112,15 @@ vs_wait_cmd 10 tcp_ok a2 10.0.0.1 22
 if tcp_ok a2 10.0.0.1 23; then vs_fail "after a restart the firewall no longer applies to a1"; fi
 tcp_ok a2 10.0.0.3 23 || vs_fail "after a restart a3 lost TCP/23"
 vs_pass "registrations, the pool, the profile and its enable survive a restart"
+
+# default=drop: what no rule matches is dropped too, for a1 only
+ctl service configure stateless-firewall default=drop >/dev/null
+if tcp_ok a2 10.0.0.1 22; then vs_fail "default=drop: a2 still reaches a1:22"; fi
+if ip netns exec "na2$S" ping -c 1 -W 1 10.0.0.1 >/dev/null; then vs_fail "default=drop: ICMP to a1 passes"; fi
+tcp_ok a2 10.0.0.3 22 || vs_fail "default=drop on a1's firewall changed a3's traffic"
+ctl service configure stateless-firewall default=allow >/dev/null
+tcp_ok a2 10.0.0.1 22 || vs_fail "default=allow again: TCP/22 to a1 still blocked"
+vs_pass "service configure default=drop applies at once to a1 only; default=allow restores it"
 
 ctl service disable fw-servers pool=servers >/dev/null
 tcp_ok a2 10.0.0.1 23 || vs_fail "TCP/23 to a1 still blocked after disable"

@@ -440,6 +440,30 @@ static void test_configure(void)
 	svc_catalog_free(c);
 }
 
+/* default=drop (configured, or in the profile) ends the service's rules
+ * with a drop of everything, both ways; default=allow does not. */
+static void test_default_drop_appends_catch_all(void)
+{
+	struct svc_catalog *c = setup();
+	struct svc_rule r[8];
+	unsigned prof[8];
+	int n;
+
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "p", SVC_TARGET_VM, "vm2", err, sizeof(err)), 0);
+	n = svc_catalog_rules_for_vm(c, &vms[1], r, prof, 8);
+	CU_ASSERT_EQUAL(svc_catalog_configure(c, "fw", "default", "drop", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[1], r, prof, 8), n + 1);
+	CU_ASSERT_EQUAL(r[n].action, SVC_RULE_DROP);
+	CU_ASSERT_EQUAL(r[n].dir, SVC_DIR_BOTH);
+	CU_ASSERT_EQUAL(r[n].proto, 0);
+	CU_ASSERT_EQUAL(r[n].src.len + r[n].dst.len, 0);
+	CU_ASSERT_EQUAL(prof[n], prof[0]);
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[1], r, prof, (unsigned)n), -ENOSPC);
+	CU_ASSERT_EQUAL(svc_catalog_configure(c, "fw", "default", "allow", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_rules_for_vm(c, &vms[1], r, prof, 8), n);
+	svc_catalog_free(c);
+}
+
 static void test_save_load_round_trip(void)
 {
 	struct svc_catalog *c = setup(), *d = svc_catalog_new();
@@ -563,6 +587,8 @@ int main(int argc, char **argv)
 		{ "new profile takes the lowest free slot", test_lowest_free_slot_reused },
 		{ "more than SVC_MAX_PROFILES profiles refused", test_profile_limit_refused },
 		{ "configure a service's parameter", test_configure },
+		{ "default=drop ends the rules with a drop of everything",
+		  test_default_drop_appends_catch_all },
 		{ "catalog save and load round trip", test_save_load_round_trip },
 		{ "corrupt catalog refused, nothing changed", test_corrupt_catalog_refused },
 		{ "built-in services directory", test_builtin_services_dir },
