@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl_model_json.h"
 #include "svc_catalog.h"
 
 struct svc_catalog *svc_catalog_new(void)
@@ -29,6 +30,7 @@ static void cat_clear(struct svc_catalog *c)
 	free(c->profiles);
 	free(c->pools);
 	free(c->enables);
+	free(c->chains);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -50,7 +52,8 @@ static struct svc_catalog *cat_dup(const struct svc_catalog *s)
 	if ((s->n_services && !(d->services = calloc(s->n_services, sizeof(*d->services)))) ||
 	    (s->n_profiles && !(d->profiles = calloc(s->n_profiles, sizeof(*d->profiles)))) ||
 	    (s->n_pools && !(d->pools = calloc(s->n_pools, sizeof(*d->pools)))) ||
-	    (s->n_enables && !(d->enables = calloc(s->n_enables, sizeof(*d->enables)))))
+	    (s->n_enables && !(d->enables = calloc(s->n_enables, sizeof(*d->enables)))) ||
+	    (s->n_chains && !(d->chains = calloc(s->n_chains, sizeof(*d->chains)))))
 		goto fail;
 	for (; d->n_services < s->n_services; d->n_services++) {
 		struct svc_service *x = &d->services[d->n_services];
@@ -69,6 +72,9 @@ static struct svc_catalog *cat_dup(const struct svc_catalog *s)
 	if (s->n_enables)
 		memcpy(d->enables, s->enables, s->n_enables * sizeof(*d->enables));
 	d->n_enables = s->n_enables;
+	if (s->n_chains)
+		memcpy(d->chains, s->chains, s->n_chains * sizeof(*d->chains));
+	d->n_chains = s->n_chains;
 	return d;
 fail:
 	svc_catalog_free(d);
@@ -122,6 +128,14 @@ long svc_catalog_pool(const struct svc_catalog *cat, const char *name)
 {
 	for (unsigned i = 0; i < cat->n_pools; i++)
 		if (!strcmp(cat->pools[i].name, name))
+			return i;
+	return -1;
+}
+
+long svc_catalog_chain(const struct svc_catalog *cat, const char *name)
+{
+	for (unsigned i = 0; i < cat->n_chains; i++)
+		if (!strcmp(cat->chains[i].name, name))
 			return i;
 	return -1;
 }
@@ -270,13 +284,108 @@ static int add_enable(struct svc_catalog *c, const struct svc_enable *e, char *e
 	return 0;
 }
 
+/* Every hop must be a profile a chain can visit: traffic leaves the switch
+ * for it and comes back (network, external); rules in the switch and the
+ * switch's own load balancer are not hops. */
+static int check_chain(const struct svc_catalog *c, const struct svc_chain *ch, char *err,
+		       size_t errlen)
+{
+	if (svc_catalog_chain(c, ch->name) >= 0) {
+		snprintf(err, errlen, "chain '%s' already exists", ch->name);
+		return -EEXIST;
+	}
+	if (!ctl_name_valid(ch->name)) {
+		snprintf(err, errlen, "'%.64s' is not a valid chain name", ch->name);
+		return -EINVAL;
+	}
+	if (ch->n_hops == 0 || ch->n_hops > SVC_MAX_HOPS) {
+		snprintf(err, errlen, "chain '%s': %u hops; a chain has 1 to %d", ch->name,
+			 ch->n_hops, SVC_MAX_HOPS);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < ch->n_hops; i++) {
+		long pi = svc_catalog_profile(c, ch->hops[i]);
+		const struct svc_service *s;
+
+		if (pi < 0) {
+			snprintf(err, errlen, "chain '%s': no profile '%.64s'", ch->name,
+				 ch->hops[i]);
+			return -ENOENT;
+		}
+		for (unsigned j = 0; j < i; j++)
+			if (!strcmp(ch->hops[j], ch->hops[i])) {
+				snprintf(err, errlen, "chain '%s': profile '%s' is a hop twice",
+					 ch->name, ch->hops[i]);
+				return -EINVAL;
+			}
+		s = svc_catalog_service(c, c->profiles[pi].service);
+		if (s == NULL)
+			continue;   /* cannot be: unregister waits for the profiles */
+		if (s->def->insertion == SVC_INS_SWITCH) {
+			snprintf(err, errlen, "chain '%s': profile '%s' is of service '%s', whose "
+				 "insertion is 'switch'; a hop is a 'network' or 'external' service",
+				 ch->name, ch->hops[i], s->def->name);
+			return -EINVAL;
+		}
+		if (s->def->builtin != SVC_BUILTIN_NONE) {
+			snprintf(err, errlen, "chain '%s': profile '%s' is of the built-in %s '%s', "
+				 "which is not a hop", ch->name, ch->hops[i],
+				 svc_builtin_name(s->def->builtin), s->def->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The lowest counter slot no chain holds; SVC_MAX_CHAINS when full. */
+static unsigned free_chain_slot(const struct svc_catalog *c)
+{
+	bool used[SVC_MAX_CHAINS] = { false };
+	unsigned s = 0;
+
+	for (unsigned i = 0; i < c->n_chains; i++)
+		if (c->chains[i].slot < SVC_MAX_CHAINS)
+			used[c->chains[i].slot] = true;
+	while (s < SVC_MAX_CHAINS && used[s])
+		s++;
+	return s;
+}
+
+/* Checked whole before @c is touched. */
+static int add_chain(struct svc_catalog *c, const struct svc_chain *ch, char *err,
+		     size_t errlen)
+{
+	struct svc_chain *x;
+	unsigned slot;
+	int rc;
+
+	if ((rc = check_chain(c, ch, err, errlen)))
+		return rc;
+	if ((slot = free_chain_slot(c)) == SVC_MAX_CHAINS) {
+		snprintf(err, errlen, "chain '%s': the switch holds at most %d chains; delete one "
+			 "first", ch->name, SVC_MAX_CHAINS);
+		return -ENOSPC;
+	}
+	if ((x = grow(&c->chains, c->n_chains, sizeof(*x))) == NULL)
+		return oom(err, errlen);
+	*x = *ch;
+	x->slot = slot;
+	c->n_chains++;
+	return 0;
+}
+
 /* ---- documents ---- */
 
 struct apply_ctx {
 	struct svc_catalog *cat;
 	bool skip_existing;         /* services_dir: what is registered wins */
 	bool need_header;           /* the state file starts with its header */
-	bool first_pass;            /* services_dir: services and pools only */
+	enum {
+		PASS_ALL,               /* one file: every document, in order */
+		PASS_DEFS,              /* services_dir: services and pools, */
+		PASS_PROFILES,          /* then the rest but chains (their hops), */
+		PASS_CHAINS,            /* then chains */
+	} pass;
 	unsigned expected;          /* documents the header announced */
 	unsigned seen;
 };
@@ -305,7 +414,9 @@ static int apply(void *arg, struct svc_doc *d, char *err, size_t errlen)
 		snprintf(err, errlen, "only one 'catalog' header, first");
 		return -EINVAL;
 	}
-	if (a->first_pass && d->kind != SVC_DOC_SERVICE && d->kind != SVC_DOC_POOL)
+	if ((a->pass == PASS_DEFS && d->kind != SVC_DOC_SERVICE && d->kind != SVC_DOC_POOL) ||
+	    (a->pass == PASS_PROFILES && d->kind == SVC_DOC_CHAIN) ||
+	    (a->pass == PASS_CHAINS && d->kind != SVC_DOC_CHAIN))
 		return 0;
 	switch (d->kind) {
 	case SVC_DOC_SERVICE:
@@ -320,6 +431,10 @@ static int apply(void *arg, struct svc_doc *d, char *err, size_t errlen)
 		if (a->skip_existing && svc_catalog_pool(c, d->pool.name) >= 0)
 			return 0;
 		return add_pool(c, &d->pool, err, errlen);
+	case SVC_DOC_CHAIN:
+		if (a->skip_existing && svc_catalog_chain(c, d->chain.name) >= 0)
+			return 0;
+		return add_chain(c, &d->chain, err, errlen);
 	case SVC_DOC_ENABLE:
 		return add_enable(c, &d->enable, err, errlen);
 	case SVC_DOC_CONFIGURE: {
@@ -344,7 +459,7 @@ int svc_catalog_register(struct svc_catalog *cat, const char *file, const char *
 	struct apply_ctx a = { .cat = cat_dup(cat) };
 	struct svc_parse_ops ops = {
 		.allowed = SVC_DOC_BIT(SVC_DOC_SERVICE) | SVC_DOC_BIT(SVC_DOC_PROFILE) |
-			   SVC_DOC_BIT(SVC_DOC_POOL),
+			   SVC_DOC_BIT(SVC_DOC_POOL) | SVC_DOC_BIT(SVC_DOC_CHAIN),
 		.find_def = find_def, .apply = apply, .arg = &a,
 	};
 	int rc;
@@ -413,6 +528,13 @@ int svc_catalog_profile_del(struct svc_catalog *cat, const char *name, char *err
 				 name, svc_target_name(cat->enables[e].kind), cat->enables[e].target);
 			return -EBUSY;
 		}
+	for (unsigned k = 0; k < cat->n_chains; k++)
+		for (unsigned h = 0; h < cat->chains[k].n_hops; h++)
+			if (!strcmp(cat->chains[k].hops[h], name)) {
+				snprintf(err, errlen, "profile '%s' is hop %u of chain '%s': delete "
+					 "the chain first", name, h + 1, cat->chains[k].name);
+				return -EBUSY;
+			}
 	svc_profile_clear(&cat->profiles[i]);
 	memmove(&cat->profiles[i], &cat->profiles[i + 1],
 		(cat->n_profiles - i - 1) * sizeof(cat->profiles[0]));
@@ -463,6 +585,26 @@ int svc_catalog_pool_del(struct svc_catalog *cat, const char *name, char *err, s
 	return 0;
 }
 
+int svc_catalog_chain_add(struct svc_catalog *cat, const struct svc_chain *ch, char *err,
+			  size_t errlen)
+{
+	return add_chain(cat, ch, err, errlen);
+}
+
+int svc_catalog_chain_del(struct svc_catalog *cat, const char *name, char *err, size_t errlen)
+{
+	long i = svc_catalog_chain(cat, name);
+
+	if (i < 0) {
+		snprintf(err, errlen, "no chain '%s'", name);
+		return -ENOENT;
+	}
+	memmove(&cat->chains[i], &cat->chains[i + 1],
+		(cat->n_chains - i - 1) * sizeof(cat->chains[0]));
+	cat->n_chains--;
+	return 0;
+}
+
 /* ---- scope ---- */
 
 static bool in_pool(const struct svc_catalog *cat, const char *pool, const char *vm)
@@ -509,6 +651,39 @@ bool svc_catalog_enabled_for(const struct svc_catalog *cat, unsigned i, const st
 		    covers(cat, &cat->enables[e], vm))
 			return svc_catalog_in_scope(cat, i, vm);
 	return false;
+}
+
+int svc_catalog_chain_hops(const struct svc_catalog *cat, const char *name,
+			   const struct svc_vm *a, const struct svc_vm *b,
+			   struct svc_hop hops[SVC_MAX_HOPS], char *err, size_t errlen)
+{
+	long ci = svc_catalog_chain(cat, name);
+	const struct svc_chain *ch;
+
+	if (ci < 0) {
+		snprintf(err, errlen, "no chain '%s'", name);
+		return -ENOENT;
+	}
+	ch = &cat->chains[ci];
+	for (unsigned h = 0; h < ch->n_hops; h++) {
+		long pi = svc_catalog_profile(cat, ch->hops[h]);
+
+		if (pi < 0) {   /* cannot be: a profile in a chain is not deleted */
+			snprintf(err, errlen, "chain '%s': no profile '%s'", name, ch->hops[h]);
+			return -ENOENT;
+		}
+		/* S5: a hop serves a flow only once enabled for one of its ends. */
+		if (!(a && svc_catalog_enabled_for(cat, (unsigned)pi, a)) &&
+		    !(b && svc_catalog_enabled_for(cat, (unsigned)pi, b))) {
+			snprintf(err, errlen, "chain '%s': profile '%s' (hop %u) is not enabled for "
+				 "VM '%s' or VM '%s'", name, ch->hops[h], h + 1, a ? a->name : "",
+				 b ? b->name : "");
+			return -EPERM;
+		}
+		hops[h].profile = (unsigned)pi;
+		hops[h].service = svc_catalog_service(cat, cat->profiles[pi].service);
+	}
+	return (int)ch->n_hops;
 }
 
 static bool env_vm(const struct svc_env *env, const char *name, struct svc_vm *vm)
@@ -689,7 +864,8 @@ int svc_catalog_rules_for_vm(const struct svc_catalog *cat, const struct svc_vm 
 
 static int write_catalog(const struct svc_catalog *cat, FILE *f)
 {
-	unsigned docs = cat->n_services + cat->n_profiles + cat->n_pools + cat->n_enables;
+	unsigned docs = cat->n_services + cat->n_profiles + cat->n_pools + cat->n_chains +
+			cat->n_enables;
 
 	for (unsigned i = 0; i < cat->n_services; i++)
 		docs += cat->services[i].configured.n > 0;
@@ -714,6 +890,9 @@ static int write_catalog(const struct svc_catalog *cat, FILE *f)
 		svc_pool_write(f, &cat->pools[i]);
 	for (unsigned i = 0; i < cat->n_profiles; i++)
 		svc_profile_write(f, &cat->profiles[i]);
+	/* After the profiles they name; slots are given again in this order. */
+	for (unsigned i = 0; i < cat->n_chains; i++)
+		svc_chain_write(f, &cat->chains[i]);
 	for (unsigned i = 0; i < cat->n_enables; i++)
 		fprintf(f, "---\nenable: {profile: %s, %s: %s}\n", cat->enables[i].profile,
 			svc_target_name(cat->enables[i].kind), cat->enables[i].target);
@@ -848,7 +1027,7 @@ int svc_catalog_load_dir(struct svc_catalog *cat, const char *dir, char *err, si
 	struct apply_ctx a = { .cat = cat_dup(cat), .skip_existing = true };
 	struct svc_parse_ops ops = {
 		.allowed = SVC_DOC_BIT(SVC_DOC_SERVICE) | SVC_DOC_BIT(SVC_DOC_PROFILE) |
-			   SVC_DOC_BIT(SVC_DOC_POOL),
+			   SVC_DOC_BIT(SVC_DOC_POOL) | SVC_DOC_BIT(SVC_DOC_CHAIN),
 		.find_def = find_def, .apply = apply, .arg = &a,
 	};
 	struct dirent **list = NULL;
@@ -862,16 +1041,17 @@ int svc_catalog_load_dir(struct svc_catalog *cat, const char *dir, char *err, si
 		svc_catalog_free(a.cat);
 		return rc;
 	}
-	/* Services and pools of every file first: a profile may come in a file
-	 * sorted before its service's. */
-	for (int pass = 0; pass < 2; pass++) {
-		a.first_pass = pass == 0;
-		ops.find_def = pass == 0 ? NULL : find_def;
+	/* Services and pools of every file first, then profiles, then chains:
+	 * a profile may come in a file sorted before its service's, a chain
+	 * before its hops'. */
+	for (a.pass = PASS_DEFS; a.pass <= PASS_CHAINS; a.pass++) {
+		ops.find_def = a.pass == PASS_DEFS ? NULL : find_def;
 		for (int i = 0; i < n && rc >= 0; i++) {
 			char path[4096];
 
 			snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
-			if ((rc = svc_parse(path, NULL, 0, &ops, err, errlen)) >= 0 && pass)
+			if ((rc = svc_parse(path, NULL, 0, &ops, err, errlen)) >= 0 &&
+			    a.pass == PASS_CHAINS)
 				total += rc;
 		}
 	}

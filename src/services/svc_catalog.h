@@ -43,6 +43,8 @@ struct svc_catalog {
 	struct svc_pool *pools;
 	unsigned n_enables;             /* in the order they were enabled */
 	struct svc_enable *enables;
+	unsigned n_chains;
+	struct svc_chain *chains;
 };
 
 struct svc_catalog *svc_catalog_new(void);
@@ -61,7 +63,7 @@ int svc_catalog_unregister(struct svc_catalog *cat, const char *name, char *err,
  * beyond SVC_MAX_PROFILES profiles, -ENOSPC. */
 int svc_catalog_profile_add(struct svc_catalog *cat, const struct svc_profile *p, char *err,
 			    size_t errlen);
-/* Refused (-EBUSY) while it is enabled. */
+/* Refused (-EBUSY) while it is enabled or a hop of a chain. */
 int svc_catalog_profile_del(struct svc_catalog *cat, const char *name, char *err, size_t errlen);
 int svc_catalog_pool_add(struct svc_catalog *cat, const struct svc_pool *p, char *err,
 			 size_t errlen);
@@ -76,6 +78,31 @@ int svc_catalog_enable(struct svc_catalog *cat, const struct svc_env *env, const
 		       enum svc_target_kind kind, const char *target, char *err, size_t errlen);
 int svc_catalog_disable(struct svc_catalog *cat, const char *profile, enum svc_target_kind kind,
 			const char *target, char *err, size_t errlen);
+
+/* Add a chain (also from a `chain` document of a registered file): every
+ * hop names an existing profile of a service with insertion 'network' (not
+ * a built-in one) or 'external'; a profile appears at most once.  Every new
+ * chain gets the lowest free counter slot (svc_chain.slot).  Returns 0,
+ * -EEXIST, -ENOENT (a hop's profile), -EINVAL (a hop's kind, no hops, a
+ * repeated hop), -ENOSPC (beyond SVC_MAX_CHAINS). */
+int svc_catalog_chain_add(struct svc_catalog *cat, const struct svc_chain *ch, char *err,
+			  size_t errlen);
+int svc_catalog_chain_del(struct svc_catalog *cat, const char *name, char *err, size_t errlen);
+long svc_catalog_chain(const struct svc_catalog *cat, const char *name);
+
+/* One hop of a chain as resolved for a flow. */
+struct svc_hop {
+	unsigned profile;               /* index into cat->profiles */
+	const struct svc_service *service;
+};
+
+/* The hops of chain @name for traffic between VMs @a and @b, in chain
+ * order.  S5: each hop's profile must be enabled for @a or for @b (and
+ * that VM in its scope).  Returns the number of hops, or -ENOENT (no such
+ * chain) or -EPERM (a hop not enabled for either VM, named in @err). */
+int svc_catalog_chain_hops(const struct svc_catalog *cat, const char *name,
+			   const struct svc_vm *a, const struct svc_vm *b,
+			   struct svc_hop hops[SVC_MAX_HOPS], char *err, size_t errlen);
 
 /* Set parameter @key (one the service defines) of service @name. */
 int svc_catalog_configure(struct svc_catalog *cat, const char *name, const char *key,

@@ -198,10 +198,12 @@ static int names(struct pctx *c, yaml_node_t *seq, const char *what, struct svc_
 
 /* ---- service ---- */
 
+static int uint_val(struct pctx *c, yaml_node_t *n, const char *what, unsigned *out);
+
 static int endpoint(struct pctx *c, yaml_node_t *n, struct svc_endpoint *ep)
 {
-	static const char *const keys[] = { "port", "ip", "url", NULL };
-	yaml_node_t *v[3];
+	static const char *const keys[] = { "port", "ip", "url", "out", "vni", NULL };
+	yaml_node_t *v[5];
 	int rc, given = 0;
 	const char *s = NULL;
 
@@ -210,9 +212,15 @@ static int endpoint(struct pctx *c, yaml_node_t *n, struct svc_endpoint *ep)
 	given = !!v[0] + !!v[1] + !!v[2];
 	if (given != 1)
 		return perr(c, n, "endpoint: give exactly one of port, ip, url");
+	if (v[3] && !v[0])
+		return perr(c, v[3], "endpoint out: only a port endpoint has a return port");
+	if (v[4] && !v[1])
+		return perr(c, v[4], "endpoint vni: only an ip endpoint is reached by a tunnel");
 	if (v[0]) {
 		ep->kind = SVC_EP_PORT;
-		return name(c, v[0], "endpoint port", ep->port);
+		if ((rc = name(c, v[0], "endpoint port", ep->port)))
+			return rc;
+		return v[3] ? name(c, v[3], "endpoint out", ep->port_out) : 0;
 	}
 	if (v[1]) {
 		ep->kind = SVC_EP_IP;
@@ -220,6 +228,15 @@ static int endpoint(struct pctx *c, yaml_node_t *n, struct svc_endpoint *ep)
 			return rc;
 		if (ctl_parse_ip(s, &ep->ip) < 0)
 			return perr(c, v[1], "endpoint ip: '%.64s' is not an IP address", s);
+		if (v[4]) {
+			if ((rc = uint_val(c, v[4], "endpoint vni", &ep->vni)))
+				return rc;
+			if (ep->vni == 0 || ep->vni > 0xffffff)
+				return perr(c, v[4], "endpoint vni: %u is not a VNI (1-16777215)",
+					    ep->vni);
+			if (ep->ip.family != AF_INET)
+				return perr(c, v[1], "endpoint ip: a tunnel endpoint must be IPv4");
+		}
 		return 0;
 	}
 	ep->kind = SVC_EP_URL;
@@ -363,9 +380,10 @@ static int service(struct pctx *c, yaml_node_t *n, struct svc_def *d)
 {
 	static const char *const keys[] = { "vendor", "name", "description", "contact",
 					    "insertion", "endpoints", "levels", "parameters",
-					    "rules", NULL };
+					    "rules", "builtin", NULL };
 	static const char *const ins[] = { "switch", "network", "external", NULL };
-	yaml_node_t *v[9];
+	static const char *const builtins[] = { "load-balancer", NULL };
+	yaml_node_t *v[10];
 	unsigned x;
 	int rc;
 
@@ -395,9 +413,20 @@ static int service(struct pctx *c, yaml_node_t *n, struct svc_def *d)
 			d->n_endpoints++;
 		}
 	}
-	if (d->insertion != SVC_INS_SWITCH && d->n_endpoints == 0)
+	if (v[9]) {
+		if ((rc = one_of(c, v[9], "service builtin", builtins, &x)))
+			return rc;
+		d->builtin = SVC_BUILTIN_LB;
+		if (d->insertion != SVC_INS_NETWORK)
+			return perr(c, v[9], "service builtin: a load-balancer has insertion 'network'");
+		if (d->n_endpoints > 0)
+			return perr(c, v[5], "service endpoints: the switch itself is a built-in "
+				    "service's endpoint");
+	}
+	if (d->insertion != SVC_INS_SWITCH && d->builtin == SVC_BUILTIN_NONE &&
+	    d->n_endpoints == 0)
 		return perr(c, v[5] ? v[5] : n, "service: insertion '%s' needs at least one endpoint",
-			    ins[x]);
+			    svc_insertion_name(d->insertion));
 	if (v[6]->type != YAML_SEQUENCE_NODE || v[6]->data.sequence.items.top ==
 						    v[6]->data.sequence.items.start)
 		return perr(c, v[6], "service levels: expected a list of at least one level");
@@ -570,8 +599,41 @@ static int catalog(struct pctx *c, yaml_node_t *n, struct svc_doc *d)
 	return 0;
 }
 
+/* A chain names profiles by name only: whether they exist and what they
+ * are is the catalog's check (svc_catalog_chain_add), at this position. */
+static int chain(struct pctx *c, yaml_node_t *n, struct svc_chain *ch)
+{
+	static const char *const keys[] = { "name", "hops", NULL };
+	yaml_node_t *v[2];
+	int rc;
+
+	if ((rc = fields(c, n, "chain", keys, v)) || (rc = need(c, n, v[0], "chain", "name")) ||
+	    (rc = need(c, n, v[1], "chain", "hops")) || (rc = name(c, v[0], "chain name", ch->name)))
+		return rc;
+	if (v[1]->type != YAML_SEQUENCE_NODE ||
+	    v[1]->data.sequence.items.top == v[1]->data.sequence.items.start)
+		return perr(c, v[1], "chain hops: expected a list of 1 to %d profile names",
+			    SVC_MAX_HOPS);
+	for (yaml_node_item_t *it = v[1]->data.sequence.items.start;
+	     it < v[1]->data.sequence.items.top; it++) {
+		yaml_node_t *h = node(c, *it);
+
+		if (ch->n_hops == SVC_MAX_HOPS)
+			return perr(c, h, "chain hops: more than %d hops", SVC_MAX_HOPS);
+		if ((rc = name(c, h, "chain hop", ch->hops[ch->n_hops])))
+			return rc;
+		for (unsigned i = 0; i < ch->n_hops; i++)
+			if (!strcmp(ch->hops[i], ch->hops[ch->n_hops]))
+				return perr(c, h, "chain hops: profile '%s' listed twice",
+					    ch->hops[i]);
+		ch->n_hops++;
+	}
+	return 0;
+}
+
+/* In enum svc_doc_kind order. */
 static const char *const kinds[] = { "service", "profile", "pool", "enable", "configure",
-				     "catalog", NULL };
+				     "catalog", "chain", NULL };
 
 static void doc_clear(struct svc_doc *d)
 {
@@ -591,8 +653,8 @@ static int one_doc(struct pctx *c, yaml_node_t *root)
 	memset(&d, 0, sizeof(d));
 	if (root->type != YAML_MAPPING_NODE ||
 	    root->data.mapping.pairs.top - root->data.mapping.pairs.start != 1)
-		return perr(c, root, "a document is a mapping with one key: service, profile or "
-			    "pool");
+		return perr(c, root, "a document is a mapping with one key: service, profile, "
+			    "pool or chain");
 	k = node(c, root->data.mapping.pairs.start->key);
 	v = node(c, root->data.mapping.pairs.start->value);
 	if ((rc = one_of(c, k, "document", kinds, &kind)))
@@ -621,7 +683,10 @@ static int one_doc(struct pctx *c, yaml_node_t *root)
 	case SVC_DOC_CONFIGURE:
 		rc = configure(c, v, &d.configure);
 		break;
-	default:
+	case SVC_DOC_CHAIN:
+		rc = chain(c, v, &d.chain);
+		break;
+	case SVC_DOC_CATALOG:
 		rc = catalog(c, v, &d);
 		break;
 	}
@@ -826,6 +891,11 @@ const struct svc_level *svc_def_level(const struct svc_def *d, const char *nm)
 	return NULL;
 }
 
+const char *svc_builtin_name(enum svc_builtin b)
+{
+	return b == SVC_BUILTIN_LB ? "load-balancer" : "";
+}
+
 const char *svc_insertion_name(enum svc_insertion i)
 {
 	return i == SVC_INS_SWITCH ? "switch" : i == SVC_INS_NETWORK ? "network" : "external";
@@ -915,19 +985,27 @@ int svc_def_write(FILE *f, const struct svc_def *d)
 	svc_write_str(f, d->description);
 	fprintf(f, "\n  contact: ");
 	svc_write_str(f, d->contact);
-	fprintf(f, "\n  insertion: %s\n  endpoints:%s\n", svc_insertion_name(d->insertion),
-		d->n_endpoints ? "" : " []");
+	fprintf(f, "\n  insertion: %s\n", svc_insertion_name(d->insertion));
+	if (d->builtin != SVC_BUILTIN_NONE)
+		fprintf(f, "  builtin: %s\n", svc_builtin_name(d->builtin));
+	fprintf(f, "  endpoints:%s\n", d->n_endpoints ? "" : " []");
 	for (unsigned i = 0; i < d->n_endpoints; i++) {
 		const struct svc_endpoint *e = &d->endpoints[i];
 		char a[INET6_ADDRSTRLEN];
 
 		if (e->kind == SVC_EP_PORT) {
-			fprintf(f, "    - {port: %s}\n", e->port);
+			fprintf(f, "    - {port: %s", e->port);
+			if (e->port_out[0])
+				fprintf(f, ", out: %s", e->port_out);
+			fprintf(f, "}\n");
 		} else if (e->kind == SVC_EP_IP) {
 			inet_ntop(e->ip.family, e->ip.family == AF_INET ? (const void *)&e->ip.v4
 									 : (const void *)e->ip.v6,
 				  a, sizeof(a));
-			fprintf(f, "    - {ip: \"%s\"}\n", a);
+			fprintf(f, "    - {ip: \"%s\"", a);
+			if (e->vni)
+				fprintf(f, ", vni: %u", e->vni);
+			fprintf(f, "}\n");
 		} else {
 			fprintf(f, "    - {url: ");
 			svc_write_str(f, e->url);
@@ -985,5 +1063,14 @@ int svc_pool_write(FILE *f, const struct svc_pool *p)
 	fprintf(f, "---\npool:\n  name: %s\n  vms: ", p->name);
 	write_names(f, &p->vms);
 	fputc('\n', f);
+	return ferror(f) ? -EIO : 0;
+}
+
+int svc_chain_write(FILE *f, const struct svc_chain *ch)
+{
+	fprintf(f, "---\nchain:\n  name: %s\n  hops: [", ch->name);
+	for (unsigned i = 0; i < ch->n_hops; i++)
+		fprintf(f, "%s%s", i ? ", " : "", ch->hops[i]);
+	fprintf(f, "]\n");
 	return ferror(f) ? -EIO : 0;
 }

@@ -43,9 +43,17 @@ enum svc_ep_kind {
 
 struct svc_endpoint {
 	enum svc_ep_kind kind;
-	char port[CTL_NAME_MAX];    /* SVC_EP_PORT */
+	char port[CTL_NAME_MAX];    /* SVC_EP_PORT: where traffic goes in */
+	char port_out[CTL_NAME_MAX]; /* SVC_EP_PORT: where it comes back; "" = the same port */
 	struct ctl_ip ip;           /* SVC_EP_IP */
+	uint32_t vni;               /* SVC_EP_IP: the service VNI to tunnel in; 0 = none */
 	char url[CTL_URL_MAX];      /* SVC_EP_URL */
+};
+
+/* A service the switch implements itself (no endpoint needed). */
+enum svc_builtin {
+	SVC_BUILTIN_NONE,
+	SVC_BUILTIN_LB,             /* "load-balancer": a VIP over backend VMs (insertion network) */
 };
 
 struct svc_level {
@@ -60,6 +68,7 @@ struct svc_def {
 	char description[SVC_TEXT_MAX];
 	char contact[SVC_TEXT_MAX];
 	enum svc_insertion insertion;
+	enum svc_builtin builtin;
 	unsigned n_endpoints;
 	struct svc_endpoint endpoints[SVC_MAX_ENDPOINTS];
 	unsigned n_levels;          /* at least one */
@@ -115,6 +124,16 @@ struct svc_enable {
 	char target[CTL_NAME_MAX];
 };
 
+/* A service chain (S7): profiles of network or external services that
+ * matching traffic visits in order (and in reverse order on its way
+ * back).  Named by policies with action chain. */
+struct svc_chain {
+	char name[CTL_NAME_MAX];
+	unsigned n_hops;            /* 1..SVC_MAX_HOPS */
+	char hops[SVC_MAX_HOPS][CTL_NAME_MAX]; /* profile names */
+	unsigned slot;              /* counter slot < SVC_MAX_CHAINS, set by the catalog */
+};
+
 /* A service's parameters as configured at run time (S9). */
 struct svc_configure {
 	char service[CTL_NAME_MAX];
@@ -128,6 +147,7 @@ enum svc_doc_kind {
 	SVC_DOC_ENABLE,
 	SVC_DOC_CONFIGURE,
 	SVC_DOC_CATALOG,            /* the state file's header */
+	SVC_DOC_CHAIN,
 };
 
 /* One parsed document, handed to svc_parse_ops.apply. */
@@ -140,6 +160,7 @@ struct svc_doc {
 	struct svc_pool pool;       /* POOL: likewise */
 	struct svc_enable enable;
 	struct svc_configure configure;
+	struct svc_chain chain;
 	unsigned version, documents; /* CATALOG: format version, documents after it */
 };
 
@@ -182,6 +203,7 @@ const struct svc_level *svc_def_level(const struct svc_def *d, const char *name)
 
 /* Names for the CLI and the state file. */
 const char *svc_insertion_name(enum svc_insertion i);
+const char *svc_builtin_name(enum svc_builtin b);   /* "" for SVC_BUILTIN_NONE */
 const char *svc_scope_name(enum svc_scope_dim d);
 const char *svc_target_name(enum svc_target_kind k);
 const char *svc_action_name(enum svc_rule_action a);
@@ -193,6 +215,7 @@ const char *svc_proto_name(uint8_t proto);
 int svc_def_write(FILE *f, const struct svc_def *d);
 int svc_profile_write(FILE *f, const struct svc_profile *p);
 int svc_pool_write(FILE *f, const struct svc_pool *p);
+int svc_chain_write(FILE *f, const struct svc_chain *ch);
 /* A YAML double-quoted scalar of @s. */
 void svc_write_str(FILE *f, const char *s);
 

@@ -11,6 +11,8 @@
 
 #define SVC_MAX_RULES 256      /* rules per service definition */
 #define SVC_MAX_PROFILES 64    /* profiles, each with a counter slot (svc_profile.slot) */
+#define SVC_MAX_HOPS 8         /* hops of a service chain */
+#define SVC_MAX_CHAINS 64      /* chains, each with a counter slot (svc_chain.slot) */
 
 enum svc_dir {
 	SVC_DIR_INGRESS = 1,       /* traffic delivered to the VM */

@@ -1,13 +1,14 @@
-/* Unit tests of the services framework's definitions, profiles and catalog
- * (src/services/svc_def.c, svc_catalog.c): parsing with every validation
- * error at its position, scope checks, enables, rules per VM, runtime
- * parameters and the catalog file.  No DPDK. */
+/* Unit tests of the services framework's definitions, profiles, chains and
+ * catalog (src/services/svc_def.c, svc_catalog.c): parsing with every
+ * validation error at its position, scope checks, enables, rules per VM,
+ * runtime parameters, service chains and the catalog file.  No DPDK. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 #include <CUnit/Basic.h>
 
@@ -544,13 +545,464 @@ static void test_builtin_services_dir(void)
 	rc = svc_catalog_load_dir(c, path, err, sizeof(err));
 	if (rc < 0)
 		fprintf(stderr, "%s\n", err);
-	CU_ASSERT_EQUAL(rc, 3);
+	/* every document of the directory, whatever other built-ins it holds */
+	CU_ASSERT(rc >= 3);
+	CU_ASSERT_EQUAL(rc, (int)(c->n_services + c->n_profiles + c->n_pools + c->n_chains));
 	CU_ASSERT_PTR_NOT_NULL(svc_catalog_service(c, "stateless-firewall"));
 	CU_ASSERT(svc_catalog_profile(c, "fw-web") >= 0);
 	/* again: what is registered wins, nothing doubled */
 	CU_ASSERT(svc_catalog_load_dir(c, path, err, sizeof(err)) >= 0);
-	CU_ASSERT_EQUAL(c->n_services, 1);
-	CU_ASSERT_EQUAL(c->n_profiles, 1);
+	CU_ASSERT_EQUAL(rc, (int)(c->n_services + c->n_profiles + c->n_pools + c->n_chains));
+	svc_catalog_free(c);
+}
+
+/* ---- service chains (insertion points 2 and 3) ---- */
+
+/* An appliance VM with an in/out port pair, a remote service reached over
+ * VXLAN with its own VNI, the switch's load balancer, and a profile of each
+ * (vm1, vm2 may use the first two, vm1 the third). */
+#define APP "---\nservice: {vendor: v, name: ids, contact: c, insertion: network, levels: [{name: l}],\n" \
+	"  endpoints: [{port: ids-in, out: ids-out}, {port: ids2}]}\n"
+#define EXT "---\nservice: {vendor: v, name: urlf, contact: c, insertion: external, levels: [{name: l}],\n" \
+	"  endpoints: [{ip: 198.51.100.9, vni: 5001}, {ip: 198.51.100.10}]}\n"
+#define LB "---\nservice: {vendor: v, name: lb, contact: c, insertion: network, builtin: load-balancer,\n" \
+	"  levels: [{name: l}]}\n"
+#define HOPS "---\nprofile: {name: h-ids, service: ids, level: l, scope: {vms: [vm1, vm2]}}\n" \
+	"---\nprofile: {name: h-url, service: urlf, level: l, scope: {vms: [vm1, vm2]}}\n" \
+	"---\nprofile: {name: h-lb, service: lb, level: l, scope: {vms: [vm1]}}\n"
+
+#define APP_PROFILE_AND_CHAIN "profile: {name: h-ids2, service: ids, level: l}\n---\n" \
+	"chain: {name: c3, hops: [h-ids2, h-url]}\n"
+
+/* setup() plus ids, urlf, lb and their profiles h-ids, h-url, h-lb. */
+static struct svc_catalog *chain_setup(void)
+{
+	struct svc_catalog *c = setup();
+	int rc = svc_catalog_register(c, "hops.yaml", APP EXT LB HOPS, err, sizeof(err));
+
+	if (rc != 6)
+		fprintf(stderr, "chain_setup: %d %s\n", rc, err);
+	CU_ASSERT_EQUAL_FATAL(rc, 6);
+	return c;
+}
+
+static int add_chain(struct svc_catalog *c, const char *name, unsigned n, const char *const *hops)
+{
+	struct svc_chain ch = { .n_hops = n };
+
+	snprintf(ch.name, sizeof(ch.name), "%s", name);
+	for (unsigned i = 0; i < n && i < SVC_MAX_HOPS; i++)
+		snprintf(ch.hops[i], sizeof(ch.hops[i]), "%s", hops[i]);
+	return svc_catalog_chain_add(c, &ch, err, sizeof(err));
+}
+
+static unsigned chain_slot(const struct svc_catalog *c, const char *name)
+{
+	long i = svc_catalog_chain(c, name);
+
+	CU_ASSERT_FATAL(i >= 0);
+	return c->chains[i].slot;
+}
+
+static void test_chain_parsed(void)
+{
+	struct svc_catalog *c = chain_setup();
+	const struct svc_chain *ch;
+
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", "chain:\n  name: c1\n  hops:\n"
+					     "    - h-url\n    - h-ids\n---\n"
+					     "chain: {name: c2, hops: [h-ids]}\n", err, sizeof(err)), 2);
+	CU_ASSERT_EQUAL_FATAL(c->n_chains, 2);
+	ch = &c->chains[svc_catalog_chain(c, "c1")];
+	CU_ASSERT_EQUAL(ch->n_hops, 2);
+	CU_ASSERT_STRING_EQUAL(ch->hops[0], "h-url");
+	CU_ASSERT_STRING_EQUAL(ch->hops[1], "h-ids");
+	CU_ASSERT_EQUAL(ch->slot, 0);
+	CU_ASSERT_EQUAL(chain_slot(c, "c2"), 1);
+	CU_ASSERT_EQUAL(svc_catalog_chain(c, "nope"), -1);
+	/* a chain may come in the file that registers its hops, after them */
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml",
+					     APP_PROFILE_AND_CHAIN, err, sizeof(err)), 2);
+	CU_ASSERT(svc_catalog_chain(c, "c3") >= 0);
+	svc_catalog_free(c);
+}
+
+/* Each bad chain document is refused with this message at this position,
+ * and nothing is registered (the chain's hops of the same file neither). */
+static void test_chain_every_validation_error(void)
+{
+	static const struct { const char *doc, *want; } cases[] = {
+		{ "chain: {name: c, hops: [h-ids], colour: red}\n",
+		  "t.yaml:1:33: unknown key 'colour' in chain (expected one of: name, hops)" },
+		{ "chain: {hops: [h-ids]}\n", "t.yaml:1:8: chain: missing required key 'name'" },
+		{ "chain: {name: c}\n", "t.yaml:1:8: chain: missing required key 'hops'" },
+		{ "chain: {name: c, hops: []}\n",
+		  "t.yaml:1:24: chain hops: expected a list of 1 to 8 profile names" },
+		{ "chain: {name: c, hops: h-ids}\n",
+		  "t.yaml:1:24: chain hops: expected a list of 1 to 8 profile names" },
+		{ "chain: {name: 'a b', hops: [h-ids]}\n",
+		  "t.yaml:1:15: chain name: 'a b' is not a valid name" },
+		{ "chain: {name: c, hops: [h-ids, 'x y']}\n",
+		  "t.yaml:1:32: chain hop: 'x y' is not a valid name" },
+		{ "chain: {name: c, hops: [h-ids, h-url, h-ids]}\n",
+		  "t.yaml:1:39: chain hops: profile 'h-ids' listed twice" },
+		{ "chain: {name: c, hops: [a1, a2, a3, a4, a5, a6, a7, a8, a9]}\n",
+		  "t.yaml:1:57: chain hops: more than 8 hops" },
+		{ "chain: {name: c, hops: [{p: h-ids}]}\n",
+		  "t.yaml:1:25: chain hop: expected a value, got a mapping" },
+		{ "chain: [1]\n", "t.yaml:1:8: chain: expected a mapping" },
+		{ "chain: {name: c, name: d, hops: [h-ids]}\n",
+		  "t.yaml:1:18: chain: duplicate key 'name'" },
+		/* what the catalog checks, at the document's position */
+		{ "pool: {name: q1, vms: []}\n---\nchain: {name: c, hops: [h-ids, nope]}\n",
+		  "t.yaml:3:1: chain 'c': no profile 'nope'" },
+		{ "chain: {name: c, hops: [h-ids, p]}\n",
+		  "t.yaml:1:1: chain 'c': profile 'p' is of service 'fw', whose insertion is 'switch'" },
+		{ "chain: {name: c, hops: [h-lb]}\n",
+		  "t.yaml:1:1: chain 'c': profile 'h-lb' is of the built-in load-balancer 'lb'" },
+		{ "chain: {name: c, hops: [h-ids]}\n---\nchain: {name: c, hops: [h-url]}\n",
+		  "t.yaml:3:1: chain 'c' already exists" },
+		{ "chain: {name: c, hops: [h-new]}\n---\n"
+		  "profile: {name: h-new, service: ids, level: l}\n",
+		  "t.yaml:1:1: chain 'c': no profile 'h-new'" },
+	};
+	struct svc_catalog *c = chain_setup();
+	unsigned pools = c->n_pools, profiles = c->n_profiles;
+
+	for (size_t i = 0; i < UNIT_DIM(cases); i++) {
+		int rc = svc_catalog_register(c, "t.yaml", cases[i].doc, err, sizeof(err));
+
+		if (rc >= 0 || strncmp(err, cases[i].want, strlen(cases[i].want)))
+			fprintf(stderr, "case %zu: rc %d\n  got  %s\n  want %s\n", i, rc, err,
+				cases[i].want);
+		CU_ASSERT(rc < 0);
+		CU_ASSERT_NSTRING_EQUAL(err, cases[i].want, strlen(cases[i].want));
+		CU_ASSERT_EQUAL(c->n_chains, 0);
+		CU_ASSERT_EQUAL(c->n_pools, pools);
+		CU_ASSERT_EQUAL(c->n_profiles, profiles);
+	}
+	svc_catalog_free(c);
+}
+
+static void test_chain_add_errors(void)
+{
+	static const char *const nine[] = { "h-ids", "h-url", "a", "b", "c", "d", "e", "f", "g" };
+	static const char *const ok[] = { "h-ids", "h-url" };
+	struct svc_catalog *c = chain_setup();
+	const char *h[2];
+
+	h[0] = "h-ids";
+	h[1] = "nope";
+	CU_ASSERT_EQUAL(add_chain(c, "c", 2, h), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(err, "chain 'c': no profile 'nope'");
+	h[1] = "p";
+	CU_ASSERT_EQUAL(add_chain(c, "c", 2, h), -EINVAL);
+	CU_ASSERT(strstr(err, "profile 'p' is of service 'fw', whose insertion is 'switch'") != NULL);
+	h[1] = "h-lb";
+	CU_ASSERT_EQUAL(add_chain(c, "c", 2, h), -EINVAL);
+	CU_ASSERT(strstr(err, "built-in load-balancer 'lb'") != NULL);
+	h[1] = "h-ids";
+	CU_ASSERT_EQUAL(add_chain(c, "c", 2, h), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "chain 'c': profile 'h-ids' is a hop twice");
+	CU_ASSERT_EQUAL(add_chain(c, "c", 0, h), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "chain 'c': 0 hops; a chain has 1 to 8");
+	CU_ASSERT_EQUAL(add_chain(c, "c", 9, nine), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "chain 'c': 9 hops; a chain has 1 to 8");
+	CU_ASSERT_EQUAL(add_chain(c, "bad name", 2, ok), -EINVAL);
+	CU_ASSERT_EQUAL(c->n_chains, 0);
+	CU_ASSERT_EQUAL(add_chain(c, "c", 2, ok), 0);
+	CU_ASSERT_EQUAL(add_chain(c, "c", 1, ok), -EEXIST);
+	CU_ASSERT_STRING_EQUAL(err, "chain 'c' already exists");
+	CU_ASSERT_EQUAL(c->n_chains, 1);
+	CU_ASSERT_EQUAL(svc_catalog_chain_del(c, "nope", err, sizeof(err)), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(err, "no chain 'nope'");
+	svc_catalog_free(c);
+}
+
+static void test_chain_slots(void)
+{
+	static const char *const h[] = { "h-ids" };
+	struct svc_catalog *c = chain_setup();
+	char name[16];
+
+	CU_ASSERT_EQUAL(add_chain(c, "c0", 1, h), 0);
+	CU_ASSERT_EQUAL(add_chain(c, "c1", 1, h), 0);
+	CU_ASSERT_EQUAL(add_chain(c, "c2", 1, h), 0);
+	CU_ASSERT_EQUAL(svc_catalog_chain_del(c, "c0", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_chain_del(c, "c2", err, sizeof(err)), 0);
+	/* c1 keeps its slot; new chains take the lowest free ones */
+	CU_ASSERT_EQUAL(chain_slot(c, "c1"), 1);
+	CU_ASSERT_EQUAL(add_chain(c, "c3", 1, h), 0);
+	CU_ASSERT_EQUAL(chain_slot(c, "c3"), 0);
+	CU_ASSERT_EQUAL(add_chain(c, "c4", 1, h), 0);
+	CU_ASSERT_EQUAL(chain_slot(c, "c4"), 2);
+	/* a staged change (register) keeps them */
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", "pool: {name: x, vms: []}\n", err,
+					     sizeof(err)), 1);
+	CU_ASSERT_EQUAL(chain_slot(c, "c1"), 1);
+	CU_ASSERT_EQUAL(chain_slot(c, "c4"), 2);
+	for (unsigned i = 3; i < SVC_MAX_CHAINS; i++) {
+		snprintf(name, sizeof(name), "x%u", i);
+		CU_ASSERT_EQUAL_FATAL(add_chain(c, name, 1, h), 0);
+		CU_ASSERT_EQUAL(chain_slot(c, name), i);
+	}
+	CU_ASSERT_EQUAL(add_chain(c, "one-too-many", 1, h), -ENOSPC);
+	CU_ASSERT(strstr(err, "at most 64 chains") != NULL);
+	CU_ASSERT_EQUAL(svc_catalog_register(c, "t.yaml", "chain: {name: y, hops: [h-url]}\n", err,
+					     sizeof(err)), -ENOSPC);
+	CU_ASSERT_EQUAL(c->n_chains, SVC_MAX_CHAINS);
+	CU_ASSERT_EQUAL(svc_catalog_chain_del(c, "x9", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(add_chain(c, "one-too-many", 1, h), 0);
+	CU_ASSERT_EQUAL(chain_slot(c, "one-too-many"), 9);
+	svc_catalog_free(c);
+}
+
+static void test_profile_in_chain_not_deleted(void)
+{
+	static const char *const h[] = { "h-ids", "h-url" };
+	struct svc_catalog *c = chain_setup();
+
+	CU_ASSERT_EQUAL(add_chain(c, "c1", 2, h), 0);
+	CU_ASSERT_EQUAL(svc_catalog_profile_del(c, "h-url", err, sizeof(err)), -EBUSY);
+	CU_ASSERT_STRING_EQUAL(err, "profile 'h-url' is hop 2 of chain 'c1': delete the chain first");
+	CU_ASSERT(svc_catalog_profile(c, "h-url") >= 0);
+	CU_ASSERT_EQUAL(svc_catalog_unregister(c, "urlf", err, sizeof(err)), -EBUSY);
+	CU_ASSERT_EQUAL(svc_catalog_chain_del(c, "c1", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_profile_del(c, "h-url", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_unregister(c, "urlf", err, sizeof(err)), 0);
+	svc_catalog_free(c);
+}
+
+static void test_chain_hops_need_enable(void)
+{
+	static const char *const h[] = { "h-ids", "h-url" };
+	static const char *const rev[] = { "h-url", "h-ids" };
+	struct svc_catalog *c = chain_setup();
+	struct svc_hop hops[SVC_MAX_HOPS];
+	const struct svc_vm *vm1 = &vms[0], *vm2 = &vms[1], *vm5 = &vms[4];
+
+	CU_ASSERT_EQUAL(add_chain(c, "c1", 2, h), 0);
+	CU_ASSERT_EQUAL(add_chain(c, "c2", 2, rev), 0);
+	CU_ASSERT_EQUAL(svc_catalog_chain_hops(c, "nope", vm1, vm2, hops, err, sizeof(err)),
+			-ENOENT);
+	/* in scope of both VMs, enabled for neither */
+	CU_ASSERT_EQUAL(svc_catalog_chain_hops(c, "c1", vm1, vm2, hops, err, sizeof(err)), -EPERM);
+	CU_ASSERT_STRING_EQUAL(err, "chain 'c1': profile 'h-ids' (hop 1) is not enabled for VM "
+			       "'vm1' or VM 'vm2'");
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "h-ids", SVC_TARGET_VM, "vm2", err,
+					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_chain_hops(c, "c1", vm1, vm2, hops, err, sizeof(err)), -EPERM);
+	CU_ASSERT(strstr(err, "profile 'h-url' (hop 2)") != NULL);
+	/* both enabled for the destination only: enough */
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "h-url", SVC_TARGET_VM, "vm2", err,
+					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_chain_hops(c, "c1", vm1, vm2, hops, err, sizeof(err)), 2);
+	CU_ASSERT_EQUAL(hops[0].profile, (unsigned)svc_catalog_profile(c, "h-ids"));
+	CU_ASSERT_PTR_EQUAL(hops[0].service, svc_catalog_service(c, "ids"));
+	CU_ASSERT_EQUAL(hops[1].profile, (unsigned)svc_catalog_profile(c, "h-url"));
+	CU_ASSERT_PTR_EQUAL(hops[1].service, svc_catalog_service(c, "urlf"));
+	/* and the other way round; the chain's own order is kept */
+	CU_ASSERT_EQUAL(svc_catalog_chain_hops(c, "c2", vm2, vm1, hops, err, sizeof(err)), 2);
+	CU_ASSERT_PTR_EQUAL(hops[0].service, svc_catalog_service(c, "urlf"));
+	CU_ASSERT_PTR_EQUAL(hops[1].service, svc_catalog_service(c, "ids"));
+	/* vm1 is in scope but not enabled, vm5 is neither */
+	CU_ASSERT_EQUAL(svc_catalog_chain_hops(c, "c1", vm1, vm5, hops, err, sizeof(err)), -EPERM);
+	CU_ASSERT(strstr(err, "profile 'h-ids' (hop 1) is not enabled for VM 'vm1' or VM 'vm5'")
+		  != NULL);
+	/* disabled again: refused again */
+	CU_ASSERT_EQUAL(svc_catalog_disable(c, "h-url", SVC_TARGET_VM, "vm2", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_chain_hops(c, "c1", vm1, vm2, hops, err, sizeof(err)), -EPERM);
+	svc_catalog_free(c);
+}
+
+/* Reads @path whole (NUL-terminated); its length in *@len. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	CU_ASSERT_EQUAL(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void test_chain_save_load(void)
+{
+	static const char *const h[] = { "h-ids", "h-url" };
+	struct svc_catalog *c = chain_setup(), *d = svc_catalog_new();
+	char path[128], *buf, *cut;
+	size_t len;
+	FILE *f;
+
+	CU_ASSERT_EQUAL(add_chain(c, "c1", 2, h), 0);
+	CU_ASSERT_EQUAL(add_chain(c, "c2", 1, h), 0);
+	CU_ASSERT_EQUAL(add_chain(c, "c3", 1, h + 1), 0);
+	CU_ASSERT_EQUAL(svc_catalog_chain_del(c, "c1", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_enable(c, &env, "h-ids", SVC_TARGET_VM, "vm1", err,
+					   sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(svc_catalog_save(c, dir, err, sizeof(err)), 0);
+	if (svc_catalog_load(d, dir, err, sizeof(err)) != 0)
+		fprintf(stderr, "load: %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(d->n_chains, 2);
+	CU_ASSERT_STRING_EQUAL(d->chains[0].name, "c2");
+	CU_ASSERT_STRING_EQUAL(d->chains[1].name, "c3");
+	CU_ASSERT_EQUAL(memcmp(d->chains[1].hops, c->chains[1].hops, sizeof(c->chains[1].hops)), 0);
+	CU_ASSERT_EQUAL(d->chains[1].n_hops, 1);
+	/* slots given again in file order */
+	CU_ASSERT_EQUAL(chain_slot(c, "c2"), 1);
+	CU_ASSERT_EQUAL(chain_slot(d, "c2"), 0);
+	CU_ASSERT_EQUAL(chain_slot(d, "c3"), 1);
+	CU_ASSERT_EQUAL(d->n_enables, 1);
+	CU_ASSERT_EQUAL(d->n_profiles, 4);
+	/* the file cut before its last chain (whole documents): refused */
+	snprintf(path, sizeof(path), "%s/catalog.yaml", dir);
+	buf = slurp(path, &len);
+	cut = strstr(strstr(buf, "---\nchain:") + 1, "---\nchain:");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cut);
+	CU_ASSERT(strstr(buf, "chain:\n  name: c3\n  hops: [h-url]\n") == cut + 4);
+	f = fopen(path, "wb");
+	fwrite(buf, 1, (size_t)(cut - buf), f);
+	fclose(f);
+	CU_ASSERT_EQUAL(svc_catalog_chain_del(d, "c2", err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(svc_catalog_load(d, dir, err, sizeof(err)), -EINVAL);
+	CU_ASSERT(strstr(err, "cut short") != NULL);
+	CU_ASSERT_EQUAL(d->n_chains, 1);
+	CU_ASSERT(svc_catalog_chain(d, "c3") >= 0);
+	free(buf);
+	svc_catalog_free(c);
+	svc_catalog_free(d);
+}
+
+/* Endpoint keys out and vni, and builtin, survive the state file. */
+static void test_out_vni_builtin_round_trip(void)
+{
+	struct svc_catalog *c = svc_catalog_new(), *d = svc_catalog_new();
+	const struct svc_def *ids, *urlf, *lb;
+	char path[128], *buf;
+	size_t len;
+
+	CU_ASSERT_EQUAL_FATAL(svc_catalog_register(c, "t.yaml", APP EXT LB, err, sizeof(err)), 3);
+	ids = svc_catalog_service(c, "ids")->def;
+	urlf = svc_catalog_service(c, "urlf")->def;
+	lb = svc_catalog_service(c, "lb")->def;
+	CU_ASSERT_EQUAL(ids->endpoints[0].kind, SVC_EP_PORT);
+	CU_ASSERT_STRING_EQUAL(ids->endpoints[0].port, "ids-in");
+	CU_ASSERT_STRING_EQUAL(ids->endpoints[0].port_out, "ids-out");
+	CU_ASSERT_STRING_EQUAL(ids->endpoints[1].port_out, "");
+	CU_ASSERT_EQUAL(urlf->endpoints[0].kind, SVC_EP_IP);
+	CU_ASSERT_EQUAL(urlf->endpoints[0].ip.v4, htonl(0xc6336409));
+	CU_ASSERT_EQUAL(urlf->endpoints[0].vni, 5001);
+	CU_ASSERT_EQUAL(urlf->endpoints[1].vni, 0);
+	CU_ASSERT_EQUAL(lb->builtin, SVC_BUILTIN_LB);
+	CU_ASSERT_EQUAL(lb->n_endpoints, 0);
+	CU_ASSERT_EQUAL(ids->builtin, SVC_BUILTIN_NONE);
+	CU_ASSERT_EQUAL_FATAL(svc_catalog_save(c, dir, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/catalog.yaml", dir);
+	buf = slurp(path, &len);
+	CU_ASSERT(strstr(buf, "- {port: ids-in, out: ids-out}") != NULL);
+	CU_ASSERT(strstr(buf, "- {port: ids2}") != NULL);
+	CU_ASSERT(strstr(buf, "- {ip: \"198.51.100.9\", vni: 5001}") != NULL);
+	CU_ASSERT(strstr(buf, "- {ip: \"198.51.100.10\"}") != NULL);
+	CU_ASSERT(strstr(buf, "builtin: load-balancer") != NULL);
+	free(buf);
+	if (svc_catalog_load(d, dir, err, sizeof(err)) != 0)
+		fprintf(stderr, "load: %s\n", err);
+	CU_ASSERT_EQUAL_FATAL(d->n_services, 3);
+	for (unsigned i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(memcmp(d->services[i].def, c->services[i].def,
+				       sizeof(struct svc_def)), 0);
+	svc_catalog_free(c);
+	svc_catalog_free(d);
+}
+
+static void test_out_vni_builtin_errors(void)
+{
+#define SVC_HEAD "service: {vendor: v, name: x, contact: c, insertion: "
+	static const struct { const char *doc, *want; } cases[] = {
+		{ SVC_HEAD "external, levels: [{name: l}], endpoints: [{ip: 198.51.100.9, out: x}]}\n",
+		  "t.yaml:1:121: endpoint out: only a port endpoint has a return port" },
+		{ SVC_HEAD "network, levels: [{name: l}], endpoints: [{port: a, vni: 5}]}\n",
+		  "t.yaml:1:111: endpoint vni: only an ip endpoint is reached by a tunnel" },
+		{ SVC_HEAD "external, levels: [{name: l}], endpoints: [{ip: 198.51.100.9, vni: 0}]}\n",
+		  "t.yaml:1:121: endpoint vni: 0 is not a VNI (1-16777215)" },
+		{ SVC_HEAD "external, levels: [{name: l}], endpoints: [{ip: 198.51.100.9, vni: 16777216}]}\n",
+		  "t.yaml:1:121: endpoint vni: 16777216 is not a VNI (1-16777215)" },
+		{ SVC_HEAD "external, levels: [{name: l}], endpoints: [{ip: 198.51.100.9, vni: -1}]}\n",
+		  "t.yaml:1:121: endpoint vni: '-1' is not a number" },
+		{ SVC_HEAD "external, levels: [{name: l}], endpoints: [{ip: \"2001:db8::1\", vni: 7}]}\n",
+		  "t.yaml:1:102: endpoint ip: a tunnel endpoint must be IPv4" },
+		{ SVC_HEAD "network, levels: [{name: l}], endpoints: [{port: a, out: 'b c'}]}\n",
+		  "t.yaml:1:111: endpoint out: 'b c' is not a valid name" },
+		{ SVC_HEAD "switch, builtin: load-balancer, levels: [{name: l}]}\n",
+		  "t.yaml:1:71: service builtin: a load-balancer has insertion 'network'" },
+		{ SVC_HEAD "network, builtin: dns, levels: [{name: l}]}\n",
+		  "t.yaml:1:72: service builtin: 'dns' is not one of: load-balancer" },
+		{ SVC_HEAD "network, builtin: load-balancer, levels: [{name: l}], endpoints: [{port: a}]}\n",
+		  "t.yaml:1:119: service endpoints: the switch itself is a built-in service's endpoint" },
+	};
+#undef SVC_HEAD
+	struct svc_catalog *c = svc_catalog_new();
+
+	for (size_t i = 0; i < UNIT_DIM(cases); i++) {
+		int rc = svc_catalog_register(c, "t.yaml", cases[i].doc, err, sizeof(err));
+
+		if (rc >= 0 || strncmp(err, cases[i].want, strlen(cases[i].want)))
+			fprintf(stderr, "case %zu: rc %d\n  got  %s\n  want %s\n", i, rc, err,
+				cases[i].want);
+		CU_ASSERT(rc < 0);
+		CU_ASSERT_NSTRING_EQUAL(err, cases[i].want, strlen(cases[i].want));
+		CU_ASSERT_EQUAL(c->n_services, 0);
+	}
+	svc_catalog_free(c);
+}
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A chain in a file sorted before its hops' file is taken all the same. */
+static void test_services_dir_with_chain(void)
+{
+	char sub[128], a[160], b[160];
+	struct svc_catalog *c = svc_catalog_new();
+	int rc;
+
+	snprintf(sub, sizeof(sub), "%s/services", dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(sub, 0755), 0);
+	snprintf(a, sizeof(a), "%s/a-chain.yaml", sub);
+	snprintf(b, sizeof(b), "%s/b-ids.yaml", sub);
+	write_text(a, "chain: {name: c1, hops: [h-ids]}\n");
+	write_text(b, APP "---\nprofile: {name: h-ids, service: ids, level: l}\n");
+	rc = svc_catalog_load_dir(c, sub, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "%s\n", err);
+	CU_ASSERT_EQUAL(rc, 3);
+	CU_ASSERT(svc_catalog_chain(c, "c1") >= 0);
+	/* again: what is registered wins, nothing doubled */
+	CU_ASSERT(svc_catalog_load_dir(c, sub, err, sizeof(err)) >= 0);
+	CU_ASSERT_EQUAL(c->n_chains, 1);
+	/* a hop nowhere: all files refused */
+	svc_catalog_free(c);
+	c = svc_catalog_new();
+	write_text(a, "chain: {name: c1, hops: [h-ids, h-gone]}\n");
+	CU_ASSERT_EQUAL(svc_catalog_load_dir(c, sub, err, sizeof(err)), -ENOENT);
+	CU_ASSERT(strstr(err, "a-chain.yaml:1:1: chain 'c1': no profile 'h-gone'") != NULL);
+	CU_ASSERT_EQUAL(c->n_services + c->n_profiles + c->n_chains, 0);
+	unlink(a);
+	unlink(b);
+	rmdir(sub);
 	svc_catalog_free(c);
 }
 
@@ -592,6 +1044,21 @@ int main(int argc, char **argv)
 		{ "catalog save and load round trip", test_save_load_round_trip },
 		{ "corrupt catalog refused, nothing changed", test_corrupt_catalog_refused },
 		{ "built-in services directory", test_builtin_services_dir },
+		{ "chain parsed, in the file of its hops", test_chain_parsed },
+		{ "every chain validation error at its position, nothing registered",
+		  test_chain_every_validation_error },
+		{ "chain add refused: unknown, switch or built-in hop, repeated hop, hop count, "
+		  "existing name", test_chain_add_errors },
+		{ "chains keep their slots, new ones take the lowest free, at most SVC_MAX_CHAINS",
+		  test_chain_slots },
+		{ "profile delete refused while a hop of a chain", test_profile_in_chain_not_deleted },
+		{ "chain hops need an enable for either VM, in chain order",
+		  test_chain_hops_need_enable },
+		{ "catalog save and load keeps chains, refuses a cut file", test_chain_save_load },
+		{ "endpoint out, vni and builtin round trip", test_out_vni_builtin_round_trip },
+		{ "endpoint out, vni and builtin errors at their position",
+		  test_out_vni_builtin_errors },
+		{ "services directory: chain before its hops' file", test_services_dir_with_chain },
 	};
 	const struct unit_suite suite = { "svc", tests, UNIT_DIM(tests), suite_init, suite_clean,
 					  NULL, NULL };
