@@ -1,5 +1,5 @@
-/* service, profile, pool and catalog commands (docs/services.md): the
- * catalog of network services (S1-S5, S9).  Every change works on the
+/* service, profile, pool, chain and catalog commands (docs/services.md):
+ * the catalog of network services (S1-S5, S7, S9).  Every change works on the
  * catalog's copy (svc_catalog_*), then calls ctl_services_changed and
  * saves the catalog in the state directory. */
 #include <errno.h>
@@ -29,6 +29,43 @@ static struct {
 	uint64_t base[DP_SVC_COUNT_MAX];
 } slots[SVC_MAX_PROFILES];
 
+/* The same per chain slot, for each hop's counters. */
+static struct {
+	char owner[CTL_NAME_MAX];               /* "" = free */
+	uint64_t base[SVC_MAX_HOPS][DP_HOP_COUNT_MAX];
+} chain_slots[SVC_MAX_CHAINS];
+
+static void chain_slots_sync(const struct svc_catalog *c)
+{
+	bool held[SVC_MAX_CHAINS] = { false };
+
+	for (unsigned i = 0; i < c->n_chains; i++) {
+		const struct svc_chain *ch = &c->chains[i];
+
+		held[ch->slot] = true;
+		if (strcmp(chain_slots[ch->slot].owner, ch->name) == 0)
+			continue;
+		snprintf(chain_slots[ch->slot].owner, sizeof(chain_slots[ch->slot].owner), "%s",
+			 ch->name);
+		for (unsigned h = 0; h < SVC_MAX_HOPS; h++)
+			dp_chain_counters(ch->slot, h, chain_slots[ch->slot].base[h]);
+	}
+	for (unsigned s = 0; s < SVC_MAX_CHAINS; s++)
+		if (!held[s])
+			chain_slots[s].owner[0] = '\0';
+}
+
+/* What went through hop @hop of @ch since the chain was created. */
+static void hop_counters(const struct svc_chain *ch, unsigned hop,
+			 uint64_t out[DP_HOP_COUNT_MAX])
+{
+	const uint64_t *base = chain_slots[ch->slot].base[hop];
+
+	dp_chain_counters(ch->slot, hop, out);
+	for (unsigned j = 0; j < DP_HOP_COUNT_MAX; j++)
+		out[j] = out[j] >= base[j] ? out[j] - base[j] : 0;
+}
+
 /* After every catalog change, before its rules reach the ports: a profile
  * new in its slot takes the slot's counters as its baseline.  Deleting and
  * creating are separate changes, so a name reused for a new profile is
@@ -49,6 +86,7 @@ static void slots_sync(const struct svc_catalog *c)
 	for (unsigned s = 0; s < SVC_MAX_PROFILES; s++)
 		if (!held[s])
 			slots[s].owner[0] = '\0';
+	chain_slots_sync(c);
 }
 
 /* What the rules of @p did since it was created. */
@@ -71,6 +109,7 @@ void ctl_services_fini(void)
 	svc_catalog_free(catalog);
 	catalog = NULL;
 	memset(slots, 0, sizeof(slots));
+	memset(chain_slots, 0, sizeof(chain_slots));
 }
 
 int ctl_services_init(const char *state_dir, const char *services_dir, char *err,
@@ -295,6 +334,54 @@ static json_t *rule_json(const struct svc_rule *r)
 			 "target", r->target);
 }
 
+static void endpoint_ip(const struct svc_endpoint *e, char *ip, size_t len)
+{
+	const uint8_t *b = (const uint8_t *)&e->ip.v4;
+
+	if (e->ip.family == AF_INET)
+		snprintf(ip, len, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	else
+		snprintf(ip, len, "(IPv6)");
+}
+
+/* kind, address; a port's return port ("out", the same port when not
+ * given); an IP's service VNI ("vni", 0 = none). */
+static json_t *endpoint_json(const struct svc_endpoint *e)
+{
+	char ip[64];
+
+	if (e->kind == SVC_EP_PORT)
+		return json_pack("{s:s, s:s, s:s}", "kind", "port", "address", e->port, "out",
+				 e->port_out[0] ? e->port_out : e->port);
+	if (e->kind == SVC_EP_IP) {
+		endpoint_ip(e, ip, sizeof(ip));
+		return json_pack("{s:s, s:s, s:I}", "kind", "ip", "address", ip, "vni",
+				 (json_int_t)e->vni);
+	}
+	return json_pack("{s:s, s:s}", "kind", "url", "address", e->url);
+}
+
+/* The same as one word for a table cell: "port IN[/OUT]", "ip A [vni N]",
+ * "url U". */
+static json_t *endpoint_text(const struct svc_endpoint *e)
+{
+	char t[CTL_URL_MAX + 2 * CTL_NAME_MAX + 16], ip[64];
+
+	if (e->kind == SVC_EP_PORT) {
+		snprintf(t, sizeof(t), "port %s%s%s", e->port, e->port_out[0] ? "/" : "",
+			 e->port_out);
+	} else if (e->kind == SVC_EP_IP) {
+		endpoint_ip(e, ip, sizeof(ip));
+		if (e->vni)
+			snprintf(t, sizeof(t), "ip %s vni %u", ip, e->vni);
+		else
+			snprintf(t, sizeof(t), "ip %s", ip);
+	} else {
+		snprintf(t, sizeof(t), "url %s", e->url);
+	}
+	return json_string(t);
+}
+
 static int cmd_service_show(json_t *args, json_t **result, char *err, size_t errlen)
 {
 	struct svc_catalog *c = cat_or_fail(err, errlen);
@@ -319,23 +406,8 @@ static int cmd_service_show(json_t *args, json_t **result, char *err, size_t err
 							params_json(&d->levels[i].params)));
 	for (unsigned i = 0; i < d->n_rules; i++)
 		json_array_append_new(rules, rule_json(&d->rules[i]));
-	for (unsigned i = 0; i < d->n_endpoints; i++) {
-		const struct svc_endpoint *e = &d->endpoints[i];
-		char ip[64] = "";
-
-		if (e->kind == SVC_EP_IP) {
-			const uint8_t *b = (const uint8_t *)&e->ip.v4;
-
-			if (e->ip.family == AF_INET)
-				snprintf(ip, sizeof(ip), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-			else
-				snprintf(ip, sizeof(ip), "(IPv6)");
-		}
-		json_array_append_new(eps, json_pack("{s:s, s:s}", "kind",
-			e->kind == SVC_EP_PORT ? "port" : e->kind == SVC_EP_IP ? "ip" : "url",
-			"address", e->kind == SVC_EP_PORT ? e->port : e->kind == SVC_EP_IP ? ip
-												: e->url));
-	}
+	for (unsigned i = 0; i < d->n_endpoints; i++)
+		json_array_append_new(eps, endpoint_json(&d->endpoints[i]));
 	for (unsigned i = 0; i < c->n_profiles; i++)
 		if (!strcmp(c->profiles[i].service, d->name))
 			json_array_append_new(profs, json_string(c->profiles[i].name));
@@ -660,6 +732,127 @@ static int cmd_pool_list(json_t *args, json_t **result, char *err, size_t errlen
 	return 0;
 }
 
+/* ---- chain ---- */
+
+static json_t *hop_names_json(const struct svc_chain *ch)
+{
+	json_t *a = json_array();
+
+	for (unsigned h = 0; h < ch->n_hops; h++)
+		json_array_append_new(a, json_string(ch->hops[h]));
+	return a;
+}
+
+/* Every chain: name, hops (profile names, in order), counter slot. */
+static json_t *chains_json(const struct svc_catalog *c)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < c->n_chains; i++)
+		json_array_append_new(a, json_pack("{s:s, s:o, s:i}", "name", c->chains[i].name,
+						   "hops", hop_names_json(&c->chains[i]), "slot",
+						   (int)c->chains[i].slot));
+	return a;
+}
+
+/* chain create NAME PROFILE [PROFILE...] */
+static int cmd_chain_create(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	const char *name = ctl_arg(args, 0);
+	struct svc_chain ch;
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	memset(&ch, 0, sizeof(ch));
+	if (!ctl_name_valid(name)) {
+		snprintf(err, errlen, "'%.64s' is not a valid chain name", name);
+		return -EINVAL;
+	}
+	strcpy(ch.name, name);
+	if (json_array_size(args) - 1 > SVC_MAX_HOPS) {
+		snprintf(err, errlen, "chain '%s': %zu hops; a chain has 1 to %d", name,
+			 json_array_size(args) - 1, SVC_MAX_HOPS);
+		return -EINVAL;
+	}
+	for (size_t i = 1; i < json_array_size(args); i++, ch.n_hops++) {
+		const char *hop = ctl_arg(args, i);
+
+		if (!ctl_name_valid(hop)) {
+			snprintf(err, errlen, "'%.64s' is not a valid profile name", hop);
+			return -EINVAL;
+		}
+		strcpy(ch.hops[ch.n_hops], hop);
+	}
+	if ((rc = svc_catalog_chain_add(c, &ch, err, errlen)) < 0)
+		return rc;
+	return changed("chain", name, result, err, errlen);
+}
+
+static int cmd_chain_delete(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((rc = svc_catalog_chain_del(c, ctl_arg(args, 0), err, errlen)) < 0)
+		return rc;
+	return changed("chain", ctl_arg(args, 0), result, err, errlen);
+}
+
+static int cmd_chain_list(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+
+	(void)args;
+	if (c == NULL)
+		return -ENOMEM;
+	*result = json_pack("{s:o}", "chains", chains_json(c));
+	return 0;
+}
+
+/* Each hop: its profile, service, insertion, endpoints, and what it was
+ * sent and gave back in each direction since the chain was created. */
+static int cmd_chain_show(json_t *args, json_t **result, char *err, size_t errlen)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	const struct svc_chain *ch;
+	json_t *hops;
+	long i;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((i = svc_catalog_chain(c, ctl_arg(args, 0))) < 0) {
+		snprintf(err, errlen, "no chain '%s'", ctl_arg(args, 0));
+		return -ENOENT;
+	}
+	ch = &c->chains[i];
+	hops = json_array();
+	for (unsigned h = 0; h < ch->n_hops; h++) {
+		long pi = svc_catalog_profile(c, ch->hops[h]);
+		const struct svc_service *s = pi >= 0 ? svc_catalog_service(c, c->profiles[pi].service)
+						      : NULL;
+		json_t *eps = json_array();
+		uint64_t n[DP_HOP_COUNT_MAX];
+
+		for (unsigned e = 0; s && e < s->def->n_endpoints; e++)
+			json_array_append_new(eps, endpoint_text(&s->def->endpoints[e]));
+		hop_counters(ch, h, n);
+		json_array_append_new(hops, json_pack(
+			"{s:i, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "hop", (int)h + 1, "profile",
+			ch->hops[h], "service", s ? s->def->name : "", "insertion",
+			s ? svc_insertion_name(s->def->insertion) : "", "endpoints", eps, "sent_fwd",
+			(json_int_t)n[DP_HOP_SENT_FWD], "back_fwd", (json_int_t)n[DP_HOP_BACK_FWD],
+			"sent_rev", (json_int_t)n[DP_HOP_SENT_REV], "back_rev",
+			(json_int_t)n[DP_HOP_BACK_REV]));
+	}
+	*result = json_pack("{s:s, s:i, s:o}", "name", ch->name, "slot", (int)ch->slot, "hops",
+			    hops);
+	return 0;
+}
+
 /* ---- catalog ---- */
 
 static int cmd_catalog_list(json_t *args, json_t **result, char *err, size_t errlen)
@@ -683,7 +876,7 @@ static int cmd_catalog_list(json_t *args, json_t **result, char *err, size_t err
 						   svc_insertion_name(d->insertion), "description",
 						   d->description, "profiles", profs));
 	}
-	*result = json_pack("{s:o}", "catalog", a);
+	*result = json_pack("{s:o, s:o}", "catalog", a, "chains", chains_json(c));
 	return 0;
 }
 
@@ -741,7 +934,13 @@ static const struct ctl_cmd cmds[] = {
 	{ "pool/add", "NAME VM,...", 2, 2, cmd_pool_add, "name a set of VMs" },
 	{ "pool/del", "NAME", 1, 1, cmd_pool_del, "remove a pool nothing uses" },
 	{ "pool/list", "", 0, 0, cmd_pool_list, "VM pools" },
-	{ "catalog/list", "", 0, 0, cmd_catalog_list, "services and their profiles" },
+	{ "chain/create", "NAME PROFILE [PROFILE...]", 2, 1 + SVC_MAX_HOPS + 1, cmd_chain_create,
+	  "name the profiles (network or external services) that traffic visits in order" },
+	{ "chain/delete", "NAME", 1, 1, cmd_chain_delete, "delete a service chain" },
+	{ "chain/list", "", 0, 0, cmd_chain_list, "service chains: hops and counter slot" },
+	{ "chain/show", "NAME", 1, 1, cmd_chain_show,
+	  "one chain: each hop's service, endpoints and counters" },
+	{ "catalog/list", "", 0, 0, cmd_catalog_list, "services and their profiles, chains" },
 	{ "catalog/show", "vm=VM", 1, 1, cmd_catalog_show,
 	  "profiles a VM may use and which are enabled for it" },
 };

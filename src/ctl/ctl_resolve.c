@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_log.h>
@@ -20,6 +21,7 @@
 
 #include "ctl_notify.h"
 #include "ctl_resolve.h"
+#include "ctl_svc_chain.h"
 #include "dp.h"
 #include "dp_trace.h"
 #include "pol_policy.h"
@@ -53,6 +55,9 @@ static struct {
 	/* counters */
 	uint64_t misses, installed, unknown, rate_limited, no_source, install_failed;
 	uint64_t refreshed, refresh_removed, not_local, stale_tags;
+	uint64_t chains_down;           /* chained decisions that failed closed */
+	char chain_err[CTL_ERR_MAX];    /* why the last one did */
+	char host[64];                  /* ours, for the services' host scopes */
 } rs;
 
 static uint64_t
@@ -164,6 +169,43 @@ vnet_of(uint32_t vni)
 	return pv != NULL ? model_vnet(pv->name) : NULL;
 }
 
+/* A VM as the services' scope checks see it. */
+static void
+svc_vm_of(const struct pol_endpoint *ep, const struct ctl_vnet *v, struct svc_vm *vm)
+{
+	if (rs.host[0] == '\0' && gethostname(rs.host, sizeof(rs.host) - 1) < 0)
+		rs.host[0] = '\0';
+	vm->name = ep->name;
+	vm->vnet = v != NULL ? v->name : "";
+	vm->tenant = v != NULL ? v->tenant : "";
+	vm->host = ep->local ? rs.host : "";
+}
+
+/* The steering of chained decision @d (fail closed: the error is kept for
+ * `policy-service status` and logged when it changes). */
+static int
+chain_steer(const struct pol_endpoint *src, const struct ctl_vnet *sv,
+	    const struct pol_endpoint *dst, const struct ctl_vnet *dv, struct pol_decision *d)
+{
+	struct svc_vm a, b;
+	char err[CTL_ERR_MAX];
+	int rc;
+
+	svc_vm_of(src, sv, &a);
+	svc_vm_of(dst, dv, &b);
+	rc = ctl_chain_steer(d->chain, d->reverse, &a, &b, d->key.src_vni, &d->steer, err,
+			     sizeof(err));
+	if (rc == 0)
+		return 0;
+	rs.chains_down++;
+	if (strcmp(err, rs.chain_err) != 0) {
+		LOG(WARNING, "chain %s from %s to %s is down: %s", d->chain, src->name, dst->name,
+		    err);
+		snprintf(rs.chain_err, sizeof(rs.chain_err), "%s", err);
+	}
+	return rc;
+}
+
 int
 ctl_resolve_decide(const struct pol_flow_key *k, struct pol_decision *d)
 {
@@ -216,10 +258,10 @@ ctl_resolve_decide(const struct pol_flow_key *k, struct pol_decision *d)
 		d->result = POL_RES_DENY;
 		break;
 	case CTL_ACT_CHAIN:
-		/* Service chains are inserted by the services framework; until a
-		 * chain can be used, fail closed. */
 		snprintf(d->chain, sizeof(d->chain), "%s", v.policy->chain);
-		d->result = POL_RES_CHAIN_DOWN;
+		d->reverse = v.reverse;
+		d->result = chain_steer(src, sv, dst, dv, d) == 0 ? POL_RES_FORWARD
+								   : POL_RES_CHAIN_DOWN;
 		break;
 	}
 	d->tag = rs.tag;
@@ -335,13 +377,17 @@ refresh_all(void)
 	uint32_t next = 0;
 	unsigned n = 0;
 
+	ctl_chain_sweep_begin();
 	pol_cache_get_stats(&st);
-	if (st.entries == 0)
+	if (st.entries == 0) {
+		ctl_chain_sweep_end();
 		return;
+	}
 	keys = malloc(sizeof(*keys) * st.entries);
 	if (keys == NULL) {
 		/* cannot tell what changed: forget everything, misses rebuild it */
 		rs.refresh_removed += pol_decision_remove_if(any_decision, NULL);
+		ctl_chain_sweep_end();
 		return;
 	}
 	while (n < st.entries && pol_decision_iterate(&next, &d) >= 0)
@@ -366,6 +412,15 @@ refresh_all(void)
 		}
 	}
 	free(keys);
+	/* after the decisions moved to new paths: frames in flight on old
+	 * ones were sent before and are lost at worst */
+	ctl_chain_sweep_end();
+}
+
+void
+ctl_resolve_refresh(void)
+{
+	refresh_all();
 }
 
 void
@@ -422,6 +477,7 @@ void
 ctl_resolve_fini(void)
 {
 	dp_trace_decide = NULL;
+	ctl_chain_fini();
 	free(rs.idx.by_name);
 	memset(&rs, 0, sizeof(rs));
 }
@@ -433,7 +489,7 @@ ctl_resolve_json(void)
 
 	pol_cache_get_stats(&st);
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-			 " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:i}",
+			 " s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:i, s:I, s:s}",
 		"misses", (json_int_t)rs.misses, "installed", (json_int_t)rs.installed,
 		"unknown_destinations", (json_int_t)rs.unknown,
 		"misses_rate_limited", (json_int_t)rs.rate_limited,
@@ -449,5 +505,6 @@ ctl_resolve_json(void)
 		"installs", (json_int_t)st.installs, "evictions", (json_int_t)st.evictions,
 		"evictions_port", (json_int_t)st.evictions_port,
 		"removals", (json_int_t)st.removals, "expired", (json_int_t)st.expired,
-		"policy_revision", (json_int_t)rs.policy_rev, "policy_tag", (int)rs.tag);
+		"policy_revision", (json_int_t)rs.policy_rev, "policy_tag", (int)rs.tag,
+		"chains_down", (json_int_t)rs.chains_down, "chain_error", rs.chain_err);
 }

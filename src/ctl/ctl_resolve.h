@@ -22,6 +22,9 @@ void ctl_resolve_fini(void);
  * removing those whose source is gone. */
 void ctl_resolve_model_changed(const struct ctl_config *cfg);
 
+/* Recompute every cached decision (after the services catalog changed). */
+void ctl_resolve_refresh(void);
+
 /* The decision for @k under the current model, not installed.  Returns 0,
  * or -ENOENT when the source endpoint is unknown. */
 int ctl_resolve_decide(const struct pol_flow_key *k, struct pol_decision *d);

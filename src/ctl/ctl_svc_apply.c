@@ -1,7 +1,8 @@
-/* In-switch service rules onto VM ports (insertion point 1, S6): for every
- * local VM, the rules of the profiles enabled for it, compiled with
- * rte_acl and published on its port.  Run after every catalog change and
- * every model change (a VM that moved, joined a pool or left a scope). */
+/* Services onto the datapath after every catalog change and every model
+ * change (a VM that moved, joined a pool or left a scope): in-switch rules
+ * (insertion point 1, S6) of the profiles enabled for each local VM,
+ * compiled with rte_acl and published on its port; the load balancer's
+ * tables; which ports are appliances' (chains, S7). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,11 @@
 #include <rte_log.h>
 
 #include "ctl_ports.h"
+#include "ctl_resolve.h"
 #include "ctl_services.h"
+#include "ctl_svc_chain.h"
 #include "ctl_svc_apply.h"
+#include "ctl_svc_lb.h"
 #include "ctl_switch.h"
 #include "svc_acl.h"
 
@@ -89,6 +93,17 @@ out:
 	free(rules);
 	free(prof);
 	free(ar);
+	ctl_svc_lb_apply_all();
+	ctl_chain_ports_update();
+}
+
+/* After a catalog change: rules and ports, then every cached decision
+ * (a chain, its hops or their enables may have changed). */
+static void
+services_changed(void)
+{
+	ctl_svc_apply_all();
+	ctl_resolve_refresh();
 }
 
 int
@@ -98,8 +113,8 @@ ctl_svc_start(const struct ctl_config *cfg, char *err, size_t errlen)
 
 	if (ret < 0)
 		return ret;
-	ctl_services_changed = ctl_svc_apply_all;
-	ctl_svc_apply_all();
+	ctl_services_changed = services_changed;
+	services_changed();
 	return 0;
 }
 
@@ -108,5 +123,6 @@ ctl_svc_stop(void)
 {
 	ctl_services_changed = NULL;
 	svc_acl_ports_clear();
+	svc_lb_ports_clear();
 	ctl_services_fini();
 }

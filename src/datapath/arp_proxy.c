@@ -84,6 +84,14 @@ dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			dp_tx_enqueue(c, md->in_port, m);
 			continue;
 		}
+		if (unlikely(svc_lb_is_vip(svc_lb_port_get(md->in_port), md->vni, tip))) {
+			/* a load balancer's VIP: reached through the gateway (dp_lb.c) */
+			DP_TRACE(c, "arp", "answered locally: %s is-at %s (a load balancer's VIP)",
+				 dp_trace_ip4(c->trace, tip), dp_trace_mac(c->trace, &dp.gateway_mac));
+			arp_make_reply(eh, a, &dp.gateway_mac, tip);
+			dp_tx_enqueue(c, md->in_port, m);
+			continue;
+		}
 		target = pol_ep_by_ip4(md->vni, tip);
 		if (unlikely(target != NULL && target->local && target->port == md->in_port)) {
 			/* a probe for its own address (RFC 5227): no conflict to report */

@@ -26,6 +26,7 @@
 #include "pol_cache.h"
 #include "pol_tables.h"
 #include "svc_acl.h"
+#include "svc_lb.h"
 
 #define DP_BURST 32
 #define DP_MAX_PORTS POL_MAX_PORTS
@@ -96,6 +97,7 @@ struct dp_meta {
 	uint16_t in_port;             /* datapath port index it arrived on */
 	uint16_t l3_off;              /* offset of the L3 header in the frame */
 	uint16_t ether_type;          /* host order */
+	uint8_t chained;              /* back from its service chain: do not enter it again */
 	uint32_t vni;                 /* virtual network, once known (VM input: the
 				       * destination's after a routed decision) */
 	uint16_t tunnel;              /* VM input: tunnel to encapsulate toward */
@@ -162,6 +164,16 @@ enum dp_svc_count {
 	DP_SVC_COUNT_MAX
 };
 
+/* Frames sent to a chain hop and frames that came back from it, for
+ * each direction (dp_lcore.hops). */
+enum dp_hop_count {
+	DP_HOP_SENT_FWD,
+	DP_HOP_BACK_FWD,
+	DP_HOP_SENT_REV,
+	DP_HOP_BACK_REV,
+	DP_HOP_COUNT_MAX
+};
+
 /* One worker's state: only that worker writes it; the control thread
  * reads the counters (64-bit aligned loads, no tearing on x86-64). */
 struct dp_lcore {
@@ -190,6 +202,10 @@ struct dp_lcore {
 	uint64_t drops[DP_DROP_MAX];
 	struct dp_port_counters port[DP_MAX_PORTS];
 	uint64_t svc[SVC_MAX_PROFILES][DP_SVC_COUNT_MAX]; /* frames matched, by profile slot */
+	/* built-in load balancer (dp_lb.c): frames sent to each backend, by
+	 * LB profile slot and position in its backend list */
+	uint64_t lb[SVC_MAX_PROFILES][SVC_LB_MAX_BACKENDS];
+	uint64_t hops[SVC_MAX_CHAINS][SVC_MAX_HOPS][DP_HOP_COUNT_MAX]; /* by chain slot, hop: enum dp_hop_count */
 } __rte_cache_aligned;
 
 /* Global datapath state; set up by the control thread before workers start. */
@@ -305,6 +321,16 @@ dp_svc_ingress(struct dp_lcore *c, struct rte_mbuf *m, int port)
 /* Frames rules of profile slot @profile allowed, dropped and mirrored,
  * summed over the workers (control thread). */
 void dp_svc_counters(uint16_t profile, uint64_t out[DP_SVC_COUNT_MAX]);
+
+/* What went through hop @hop of the chain with counter slot @chain
+ * (svc_chain.slot), summed over the workers (control thread). */
+void dp_chain_counters(unsigned chain, unsigned hop, uint64_t out[DP_HOP_COUNT_MAX]);
+
+/* --- built-in load balancer (dp_lb.c), VM input after dp_svc_egress --- */
+uint16_t dp_lb(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+/* Frames sent to backend position @pos of the LB profile with counter slot
+ * @profile, summed over the workers (control thread). */
+uint64_t dp_lb_counter(uint16_t profile, unsigned pos);
 
 /* Run both input paths on one burst received on @port (also used by tests). */
 void dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n);

@@ -17,6 +17,7 @@
 #include <rte_ip.h>
 
 #include "dp.h"
+#include "dp_steer.h"
 #include "dp_trace.h"
 
 /* ---- events to the control thread ---- */
@@ -182,6 +183,16 @@ apply(struct dp_lcore *c, struct rte_mbuf *m, struct rte_ether_hdr *eh,
 			dp_flood(c, m, v, true);
 		else
 			dp_drop(c, m, DP_DROP_UNKNOWN_DST);
+		return false;
+	}
+	if (d->steer != 0 && !md->chained) {
+		/* through the chain first; routed when it comes back */
+		if (unlikely(md->ether_type != RTE_ETHER_TYPE_IPV4)) {
+			DP_TRACE(c, "chain", "%s: only IPv4 goes through a chain", d->chain);
+			dp_drop(c, m, DP_DROP_CHAIN_NOT_IP4);
+		} else {
+			dp_steer_send(c, m, d->steer);
+		}
 		return false;
 	}
 	if (d->routed) {

@@ -6,6 +6,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp.h"
+#include "dp_steer.h"
 
 struct dp_state dp;
 
@@ -22,10 +23,15 @@ dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 	pc->rx_packets += n;
 	c->packets += n;
 	if (p->kind == DP_PORT_VHOST) {
-		n = dp_vm_parse(c, pkts, n);
-		n = dp_port_security(c, pkts, n);
-		n = dp_svc_egress(c, pkts, n);
-		n = dp_arp_proxy(c, pkts, n);
+		if (unlikely(dp_steer_is_port(port))) {
+			n = dp_steer_port_input(c, pkts, n);   /* back from an appliance */
+		} else {
+			n = dp_vm_parse(c, pkts, n);
+			n = dp_port_security(c, pkts, n);
+			n = dp_svc_egress(c, pkts, n);
+			n = dp_lb(c, pkts, n);
+			n = dp_arp_proxy(c, pkts, n);
+		}
 		n = dp_policy_forward(c, pkts, n);
 		dp_vxlan_encap(c, pkts, n);
 	} else {

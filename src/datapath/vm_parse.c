@@ -63,6 +63,7 @@ dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		md->ether_type = et;
 		md->l3_off = sizeof(*eh);
 		md->tag = 0;
+		md->chained = 0;
 		md->held_until = 0;
 		pkts[k++] = m;
 	}

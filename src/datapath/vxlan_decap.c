@@ -8,6 +8,7 @@
 #include <rte_vxlan.h>
 
 #include "dp.h"
+#include "dp_steer.h"
 #include "dp_trace.h"
 
 uint16_t
@@ -25,6 +26,7 @@ dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		const struct rte_udp_hdr *udp = (const void *)((const uint8_t *)ip + ihl);
 		const struct rte_vxlan_hdr *vx = (const void *)(udp + 1);
 		uint32_t vni, inner_len;
+		bool svc;
 
 		if (unlikely(!(vx->vx_flags & RTE_BE32(0x08000000)))) {
 			DP_TRACE(c, "decap", "VXLAN flags 0x%02x: no I flag",
@@ -33,14 +35,13 @@ dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			continue;
 		}
 		vni = rte_be_to_cpu_32(vx->vx_vni) >> 8;
+		svc = false;
 		if (vni != last_vni) {
-			if (unlikely(pol_vnet_lookup(vni) == NULL)) {
-				DP_TRACE(c, "decap", "VNI %u: no such network", vni);
-				dp_drop(c, m, DP_DROP_UNKNOWN_VNI);
-				continue;
-			}
-			last_vni = vni;
+			svc = pol_vnet_lookup(vni) == NULL;   /* maybe a service's answer */
+			if (!svc)
+				last_vni = vni;
 		}
+		md->tep = ip->src_addr;
 		inner_len = rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp) - sizeof(*vx);
 		rte_pktmbuf_adj(m, sizeof(struct rte_ether_hdr) + ihl + sizeof(*udp) + sizeof(*vx));
 		if (m->pkt_len > inner_len)  /* Ethernet padding of the outer frame */
@@ -53,8 +54,14 @@ dp_vxlan_decap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		/* Offload flags described the outer packet. */
 		m->ol_flags &= RTE_MBUF_F_EXTERNAL | RTE_MBUF_F_INDIRECT;
 		m->packet_type = 0;
+		if (unlikely(svc)) {
+			if (!dp_steer_tunnel_input(c, m, vni)) {
+				DP_TRACE(c, "decap", "VNI %u: no such network", vni);
+				dp_drop(c, m, DP_DROP_UNKNOWN_VNI);
+			}
+			continue;
+		}
 		md->vni = vni;
-		md->tep = ip->src_addr;
 		md->tag = rte_be_to_cpu_32(vx->vx_flags) & 0xffff;
 		md->l3_off = sizeof(struct rte_ether_hdr);
 		md->ether_type = rte_be_to_cpu_16(

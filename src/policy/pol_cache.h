@@ -55,6 +55,7 @@ struct pol_decision {
 	uint16_t tunnel;              /* remote: tunnel index */
 	uint32_t dst_vni;             /* VNI to deliver/encapsulate in */
 	uint16_t tag;                 /* policy revision tag carried in VXLAN (0 = none) */
+	uint16_t steer;               /* chained: tag of the chain's first hop (dp_steer.h) */
 	struct rte_ether_addr dst_mac; /* routed: the destination VM's MAC */
 	struct rte_ether_addr src_mac; /* routed: the gateway MAC */
 	/* control thread only (CLI, invalidation, eviction) */
@@ -64,6 +65,7 @@ struct pol_decision {
 	char policy[CTL_NAME_MAX];    /* "" = the default */
 	char chain[CTL_NAME_MAX];
 	enum ctl_action action;
+	bool reverse;                 /* chained answers: the hops in reverse order */
 	uint64_t policy_rev;          /* revision of the policy used (0 = default) */
 	uint64_t dst_rev;             /* revision of the destination endpoint used */
 	uint32_t tep;                 /* remote: tunnel endpoint IPv4, network order */

@@ -58,9 +58,11 @@ specificity(const struct ctl_policy *p)
 	return a > b ? a * 4 + b : b * 4 + a;
 }
 
-/* Whether @a should be chosen over @b (both match). */
+/* Whether @a (matched reversed when @ra) should be chosen over @b: more
+ * specific, then higher priority, then a policy written in the flow's own
+ * direction over a chain matched reversed, then the smaller name. */
 static bool
-better(const struct ctl_policy *a, const struct ctl_policy *b)
+better(const struct ctl_policy *a, bool ra, const struct ctl_policy *b, bool rb)
 {
 	unsigned sa = specificity(a), sb = specificity(b);
 
@@ -68,6 +70,8 @@ better(const struct ctl_policy *a, const struct ctl_policy *b)
 		return sa > sb;
 	if (a->priority != b->priority)
 		return a->priority > b->priority;
+	if (ra != rb)
+		return !ra;
 	return strncmp(a->name, b->name, CTL_NAME_MAX) < 0;
 }
 
@@ -77,21 +81,32 @@ pol_decide(const struct ctl_policy *pols, unsigned n, const struct ctl_policy_cf
 	   struct pol_verdict *out)
 {
 	const struct ctl_policy *best = NULL;
+	bool best_rev = false;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct ctl_policy *p = &pols[i];
+		bool rev;
 
-		if (!tenant_applies(p, src, dst) || !pol_selector_matches(&p->from, src) ||
-		    !pol_selector_matches(&p->to, dst))
+		if (!tenant_applies(p, src, dst))
 			continue;
-		if (best == NULL || better(p, best))
+		if (pol_selector_matches(&p->from, src) && pol_selector_matches(&p->to, dst))
+			rev = false;
+		else if (p->action == CTL_ACT_CHAIN && pol_selector_matches(&p->from, dst) &&
+			 pol_selector_matches(&p->to, src))
+			rev = true;   /* the answers of a chained conversation */
+		else
+			continue;
+		if (best == NULL || better(p, rev, best, best_rev)) {
 			best = p;
+			best_rev = rev;
+		}
 	}
 	if (best != NULL) {
-		*out = (struct pol_verdict){ best->action, best, best->revision };
+		*out = (struct pol_verdict){ best->action, best, best->revision, best_rev };
 		return;
 	}
 	out->action = same(src->vnet, dst->vnet) ? cfg->default_same_vnet : cfg->default_cross_vnet;
 	out->policy = NULL;
 	out->revision = 0;
+	out->reverse = false;
 }

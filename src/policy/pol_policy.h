@@ -4,7 +4,10 @@
  * wins; a policy's specificity is the pair (more specific side, less
  * specific side) over VM > group > virtual network > any, compared in
  * that order; ties go to the higher priority, then to the smaller name so
- * the answer never depends on load order.  With no match the default
+ * the answer never depends on load order.  A policy with action chain
+ * covers both directions of a conversation: it also matches traffic from
+ * its 'to' side to its 'from' side (the verdict says reverse), which then
+ * visits the chain's hops in reverse order.  With no match the default
  * applies: configurable, allow within one virtual network and deny
  * between two.
  */
@@ -29,6 +32,7 @@ struct pol_verdict {
 	enum ctl_action action;
 	const struct ctl_policy *policy; /* NULL: the default applied */
 	uint64_t revision;               /* policy->revision, or 0 for the default */
+	bool reverse;                    /* a chain policy matched from its 'to' side */
 };
 
 /* Whether @sel selects @s. */

@@ -215,9 +215,43 @@ test_chain_action_and_revision_carried_through(void)
 	CU_ASSERT_PTR_EQUAL(v.policy, &p[0]);
 	CU_ASSERT_STRING_EQUAL(v.policy->chain, "firewall");
 	CU_ASSERT_EQUAL(v.revision, 42);
-	/* direction matters: db1 -> web1 is not selected */
+	CU_ASSERT_FALSE(v.reverse);
+	/* the answers db1 -> web1 go through the chain too, in reverse order */
 	pol_decide(p, 1, &cfg, &db1, &web1, &v);
-	CU_ASSERT_PTR_NULL(v.policy);
+	CU_ASSERT_PTR_EQUAL(v.policy, &p[0]);
+	CU_ASSERT_EQUAL(v.action, CTL_ACT_CHAIN);
+	CU_ASSERT_TRUE(v.reverse);
+}
+
+static void
+test_only_chain_policies_cover_the_answers(void)
+{
+	struct pol_verdict v;
+	struct ctl_policy p[1] = { pol("deny-web-db", GRP("web"), GRP("db"), CTL_ACT_DENY, 0, 1) };
+
+	pol_decide(p, 1, &cfg, &db1, &web1, &v);
+	CU_ASSERT_PTR_NULL(v.policy);   /* allow and deny keep their direction */
+}
+
+static void
+test_policy_in_its_own_direction_beats_a_reversed_chain(void)
+{
+	struct pol_verdict v;
+	struct ctl_policy p[2] = {
+		pol("a-chain", GRP("web"), GRP("db"), CTL_ACT_CHAIN, 0, 1),
+		pol("b-deny", GRP("db"), GRP("web"), CTL_ACT_DENY, 0, 2),
+	};
+
+	strcpy(p[0].chain, "inspect");
+	/* same specificity and priority: db -> web is b-deny's own direction */
+	pol_decide(p, 2, &cfg, &db1, &web1, &v);
+	CU_ASSERT_PTR_EQUAL(v.policy, &p[1]);
+	CU_ASSERT_FALSE(v.reverse);
+	/* a higher priority still wins over direction */
+	p[0].priority = 5;
+	pol_decide(p, 2, &cfg, &db1, &web1, &v);
+	CU_ASSERT_PTR_EQUAL(v.policy, &p[0]);
+	CU_ASSERT_TRUE(v.reverse);
 }
 
 int
@@ -225,6 +259,9 @@ main(int argc, char **argv)
 {
 	static const struct unit_test tests[] = {
 		{ "selector matches each kind", test_selector_matches_each_kind },
+		{ "only chain policies cover the answers", test_only_chain_policies_cover_the_answers },
+		{ "policy in its own direction beats a reversed chain",
+		  test_policy_in_its_own_direction_beats_a_reversed_chain },
 		{ "more specific selector wins on either side", test_more_specific_selector_wins_on_either_side },
 		{ "VM to any beats group to group", test_vm_to_any_beats_group_to_group },
 		{ "equal specificity: higher priority wins", test_equal_specificity_higher_priority_wins },
