@@ -629,12 +629,13 @@ static json_t *profile_json(const struct svc_catalog *c, unsigned i)
 			json_array_append_new(en, json_string(t));
 		}
 	profile_counters(p, n);
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:{s:I, s:I, s:I}}", "name",
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:i, s:{s:I, s:I, s:I, s:I}}", "name",
 			 p->name, "service", p->service, "level", p->level, "parameters",
 			 params_json(&p->params), "scope", scope, "enabled", en, "slot",
 			 (int)p->slot, "counters", "allowed", (json_int_t)n[DP_SVC_ALLOWED],
 			 "dropped", (json_int_t)n[DP_SVC_DROPPED], "mirrored",
-			 (json_int_t)n[DP_SVC_MIRRORED]);
+			 (json_int_t)n[DP_SVC_MIRRORED], "redirected",
+			 (json_int_t)n[DP_SVC_REDIRECTED]);
 }
 
 static int cmd_profile_show(json_t *args, json_t **result, char *err, size_t errlen)
@@ -666,13 +667,14 @@ static int cmd_profile_list(json_t *args, json_t **result, char *err, size_t err
 		uint64_t n[DP_SVC_COUNT_MAX];
 
 		profile_counters(p, n);
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I}",
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I}",
 						   "name", p->name, "service", p->service,
 						   "level", p->level, "enables",
 						   (int)enables_of(c, p->name), "slot", (int)p->slot,
 						   "allowed", (json_int_t)n[DP_SVC_ALLOWED],
 						   "dropped", (json_int_t)n[DP_SVC_DROPPED],
-						   "mirrored", (json_int_t)n[DP_SVC_MIRRORED]));
+						   "mirrored", (json_int_t)n[DP_SVC_MIRRORED],
+						   "redirected", (json_int_t)n[DP_SVC_REDIRECTED]));
 	}
 	*result = json_pack("{s:o}", "profiles", a);
 	return 0;

@@ -53,11 +53,12 @@ apply_vm(const struct ctl_config *c, const struct ctl_endpoint *e, const char *h
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		int t = rules[i].action == SVC_RULE_MIRROR ? ctl_port_find(rules[i].target) : 0;
+		int t = rules[i].action == SVC_RULE_MIRROR || rules[i].action == SVC_RULE_REDIRECT ?
+			ctl_port_find(rules[i].target) : 0;
 
 		if (t < 0 || prof[i] >= SVC_MAX_PROFILES) {
 			LOG(ERR, "VM %s: %s; its port keeps its old rules", e->name, t < 0 ?
-			    "a mirror target is no port of this switch" : "a profile slot out of range");
+			    "a mirror or redirect target is no port of this switch" : "a profile slot out of range");
 			return;
 		}
 		ar[i].r = rules[i];

@@ -161,6 +161,7 @@ enum dp_svc_count {
 	DP_SVC_ALLOWED,               /* matched an allow rule */
 	DP_SVC_DROPPED,
 	DP_SVC_MIRRORED,              /* a copy went to the mirror port */
+	DP_SVC_REDIRECTED,            /* sent to the rule's port instead */
 	DP_SVC_COUNT_MAX
 };
 

@@ -2,8 +2,9 @@
  * control thread attached to a VM port (svc_acl.h) applied to what the VM
  * sends (egress, VM input stage 3, after port security) and to what is
  * delivered to it (ingress, where dp_policy.c and net_deliver.c queue a
- * frame to a local port).  Per rule: allow, drop (service_drop) or mirror
- * (a copy queued to the rule's port, the frame goes on).  A port without
+ * frame to a local port).  Per rule: allow, drop (service_drop), mirror
+ * (a copy queued to the rule's port, the frame goes on) or redirect (the
+ * frame goes to the rule's port instead).  A port without
  * rules costs one atomic load per burst (egress) or per frame (ingress).
  */
 #include "dp.h"
@@ -16,6 +17,7 @@ action_name(enum svc_rule_action a)
 	case SVC_RULE_ALLOW:  return "allow";
 	case SVC_RULE_DROP:   return "drop";
 	case SVC_RULE_MIRROR: return "mirror";
+	case SVC_RULE_REDIRECT: return "redirect";
 	default:              return "?";
 	}
 }
@@ -32,11 +34,11 @@ trace_match(struct dp_lcore *c, const struct svc_acl *a, int32_t idx, const char
 		return;
 	}
 	r = &a->rules[idx];
-	if (r->r.action == SVC_RULE_MIRROR)
+	if (r->r.action == SVC_RULE_MIRROR || r->r.action == SVC_RULE_REDIRECT)
 		dp_trace_add(c->trace, "service insertion",
-			     "%s on port %s: rule %d (profile %u) matched: mirror to port %s",
+			     "%s on port %s: rule %d (profile %u) matched: %s to port %s",
 			     dir, dp_trace_port(c->trace, port), idx + 1, r->profile,
-			     dp_trace_port(c->trace, r->target_port));
+			     action_name(r->r.action), dp_trace_port(c->trace, r->target_port));
 	else
 		dp_trace_add(c->trace, "service insertion", "%s on port %s: rule %d (profile %u) "
 			     "matched: %s", dir, dp_trace_port(c->trace, port), idx + 1,
@@ -78,6 +80,10 @@ act(struct dp_lcore *c, const struct svc_acl *a, struct rte_mbuf *m, int32_t idx
 		c->svc[r->profile][DP_SVC_MIRRORED]++;
 		mirror(c, m, r->target_port);
 		return true;
+	case SVC_RULE_REDIRECT:
+		c->svc[r->profile][DP_SVC_REDIRECTED]++;
+		dp_tx_enqueue(c, r->target_port, m);
+		return false;
 	default:   /* allow; svc_acl_build() refuses what the switch cannot do */
 		c->svc[r->profile][DP_SVC_ALLOWED]++;
 		return true;

@@ -96,7 +96,8 @@ rule_problem(const struct svc_acl_rule *r)
 	case SVC_RULE_DROP:
 		return NULL;
 	case SVC_RULE_MIRROR:
-		return r->target_port < POL_MAX_PORTS ? NULL : "mirror target port out of range";
+	case SVC_RULE_REDIRECT:
+		return r->target_port < POL_MAX_PORTS ? NULL : "target port out of range";
 	default:
 		return "action not supported";
 	}
@@ -198,7 +199,7 @@ svc_acl_build(const struct svc_acl_rule *rules, unsigned n, const char *name,
 
 		if (why != NULL) {
 			snprintf(err, errlen, "rule %u: %s", i + 1, why);
-			return rules[i].r.action == SVC_RULE_REDIRECT ? -ENOTSUP : -EINVAL;
+			return -EINVAL;
 		}
 	}
 	a = calloc(1, sizeof(*a) + (size_t)n * sizeof(a->rules[0]));

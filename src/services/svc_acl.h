@@ -43,8 +43,8 @@ struct svc_acl {
  * (TCP and UDP rules only; other rules must leave them 0-65535).  A rule
  * of SVC_DIR_BOTH is in both directions.  @name (a port name) only names
  * the rte_acl contexts.  Returns 0, or -EINVAL (a bad rule: @err says
- * which and why), -E2BIG (more than SVC_ACL_MAX_RULES), -ENOTSUP
- * (redirect), -ENOMEM; *@out is untouched on error. */
+ * which and why), -E2BIG (more than SVC_ACL_MAX_RULES), -ENOMEM; *@out
+ * is untouched on error. */
 int svc_acl_build(const struct svc_acl_rule *rules, unsigned n, const char *name,
 		  struct svc_acl **out, char *err, size_t errlen);
 /* Free @a now (no reader may hold it); NULL-safe. */

@@ -363,16 +363,14 @@ static int rule(struct pctx *c, yaml_node_t *n, struct svc_rule *r)
 	if ((rc = one_of(c, v[6], "rule action", acts, &x)))
 		return rc;
 	r->action = (enum svc_rule_action)x;
-	if (r->action == SVC_RULE_REDIRECT)
-		return perr(c, v[6], "rule action 'redirect' is not supported yet by insertion "
-			    "point 'switch'");
-	if (r->action == SVC_RULE_MIRROR) {
+	if (r->action == SVC_RULE_MIRROR || r->action == SVC_RULE_REDIRECT) {
 		if (v[7] == NULL)
-			return perr(c, n, "rule: action 'mirror' needs a 'target' port");
+			return perr(c, n, "rule: action '%s' needs a 'target' port", acts[x]);
 		return name(c, v[7], "rule target", r->target);
 	}
 	if (v[7])
-		return perr(c, v[7], "rule target: only action 'mirror' takes a target");
+		return perr(c, v[7], "rule target: only actions 'mirror' and 'redirect' take a "
+			    "target");
 	return 0;
 }
 

@@ -24,7 +24,7 @@ enum svc_rule_action {
 	SVC_RULE_ALLOW,
 	SVC_RULE_DROP,
 	SVC_RULE_MIRROR,           /* a copy to port .target, the packet goes on */
-	SVC_RULE_REDIRECT,         /* to service endpoint .target instead */
+	SVC_RULE_REDIRECT,         /* to port .target instead of its destination */
 };
 
 struct svc_rule {
@@ -35,7 +35,7 @@ struct svc_rule {
 	uint16_t sport_lo, sport_hi; /* host order; 0-65535 = any */
 	uint16_t dport_lo, dport_hi;
 	enum svc_rule_action action;
-	char target[CTL_NAME_MAX]; /* mirror: a port; redirect: a service endpoint */
+	char target[CTL_NAME_MAX]; /* mirror, redirect: a port of the switch */
 };
 
 #endif

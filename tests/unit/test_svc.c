@@ -164,8 +164,11 @@ static void test_every_validation_error(void)
 		  "  rules: [{direction: ingress, action: mirror}]}\n",
 		  "t.yaml:2:11: rule: action 'mirror' needs a 'target' port" },
 		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
-		  "  rules: [{direction: ingress, action: redirect, target: fw-in}]}\n",
-		  "t.yaml:2:40: rule action 'redirect' is not supported yet by insertion point 'switch'" },
+		  "  rules: [{direction: ingress, action: redirect}]}\n",
+		  "t.yaml:2:11: rule: action 'redirect' needs a 'target' port" },
+		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
+		  "  rules: [{direction: ingress, action: drop, target: fw-in}]}\n",
+		  "t.yaml:2:54: rule target: only actions 'mirror' and 'redirect' take a target" },
 		{ "service: {vendor: v, name: x, contact: c, insertion: switch, levels: [{name: l}],\n"
 		  "  rules: [{action: drop}]}\n",
 		  "t.yaml:2:11: rule: missing required key 'direction'" },

@@ -312,9 +312,10 @@ test_bad_rules_refused_with_the_reason(void)
 	expect_refused(r, 2, -EINVAL, "profile");
 	r[1] = rule(SVC_DIR_INGRESS, IPPROTO_TCP, NULL, NULL, 0, 0, SVC_RULE_MIRROR);
 	r[1].target_port = DP_MAX_PORTS;
-	expect_refused(r, 2, -EINVAL, "mirror target");
+	expect_refused(r, 2, -EINVAL, "rule 2: target port out of range");
 	r[1] = rule(SVC_DIR_INGRESS, IPPROTO_TCP, NULL, NULL, 0, 0, SVC_RULE_REDIRECT);
-	expect_refused(r, 2, -ENOTSUP, "action not supported");
+	r[1].target_port = DP_MAX_PORTS;
+	expect_refused(r, 2, -EINVAL, "rule 2: target port out of range");
 	/* at the limit it compiles */
 	svc_acl_free(build(many, SVC_ACL_MAX_RULES));
 }
@@ -682,6 +683,31 @@ test_mirror_copy_on_target_port_and_original_goes_on(void)
 }
 
 static void
+test_redirect_sends_the_frame_to_the_target_port_instead(void)
+{
+	struct svc_acl_rule r = rule(SVC_DIR_EGRESS, IPPROTO_UDP, NULL, NULL, 53, 53,
+				     SVC_RULE_REDIRECT);
+	struct env_frame f, other;
+	uint64_t c[DP_SVC_COUNT_MAX];
+
+	r.target_port = MIRROR;
+	svc_acl_port_set(VM1, build(&r, 1));
+	udp_frame(&f, VM1_IP, VM2_IP, 40000, 53);
+	input(VM1, &f);
+	CU_ASSERT_EQUAL(env_tx_count(MIRROR), 1);
+	CU_ASSERT(is_frame(env_tx_pkt(MIRROR, 0), &f));
+	CU_ASSERT_EQUAL(env_tx_count(VM2), 0);
+	udp_frame(&other, VM1_IP, VM2_IP, 40000, 54);
+	input(VM1, &other);
+	CU_ASSERT_EQUAL(env_tx_count(MIRROR), 1);
+	CU_ASSERT_EQUAL(env_tx_count(VM2), 1);
+	CU_ASSERT_EQUAL(drops_total(), 0);
+	counters(c);
+	CU_ASSERT_EQUAL(c[DP_SVC_REDIRECTED], 1);
+	CU_ASSERT_EQUAL(c[DP_SVC_MIRRORED], 0);
+}
+
+static void
 test_mirror_without_mbufs_counted_and_original_delivered(void)
 {
 	struct svc_acl_rule r = rule(SVC_DIR_EGRESS, ANY, NULL, NULL, 0, 0, SVC_RULE_MIRROR);
@@ -836,6 +862,8 @@ main(int argc, char **argv)
 		{ "datapath: firewall drops ingress telnet from the network", test_firewall_drops_ingress_telnet_from_the_network },
 		{ "datapath: egress drop counted, other traffic sent", test_egress_drop_counted_and_other_traffic_sent },
 		{ "datapath: mirror copy on target port, original goes on", test_mirror_copy_on_target_port_and_original_goes_on },
+		{ "datapath: redirect sends the frame to the target port instead",
+		  test_redirect_sends_the_frame_to_the_target_port_instead },
 		{ "datapath: mirror without mbufs counted", test_mirror_without_mbufs_counted_and_original_delivered },
 		{ "datapath: trace says which rule did what", test_trace_says_which_rule_did_what },
 		{ "rcu: rules replaced and removed while workers classify", test_rules_replaced_and_removed_while_workers_classify },
