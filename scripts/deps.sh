@@ -9,6 +9,7 @@ pkgs=(
 	clang-14 libclang-rt-14-dev   # fuzz targets: clang's libFuzzer and sanitizer runtimes
 	libcurl4-openssl-dev libssl-dev   # etcd v3 JSON gateway (HTTP), base64
 	etcd-server etcd-client          # the distributed policy service and its CLI
+	qemu-system-x86 busybox-static cpio   # real guests (tests/vm): TCG QEMU, busybox initramfs
 )
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
