@@ -50,7 +50,7 @@ struct svc_catalog {
 struct svc_catalog *svc_catalog_new(void);
 void svc_catalog_free(struct svc_catalog *cat);
 
-/* Register every service, profile and pool document of @file (@text: its
+/* Register every service, profile, pool and chain document of @file (@text: its
  * contents, or NULL to read it).  Returns the number of documents or a
  * negative errno with @err ("file:line:col: message"). */
 int svc_catalog_register(struct svc_catalog *cat, const char *file, const char *text,
@@ -132,9 +132,9 @@ int svc_catalog_save(const struct svc_catalog *cat, const char *dir, char *err, 
  * counters start from zero with the switch anyway.  Returns 0, -ENOENT when
  * there is no file, or another negative errno with @err. */
 int svc_catalog_load(struct svc_catalog *cat, const char *dir, char *err, size_t errlen);
-/* Register every *.yaml of @dir (name order) whose service, profile and
- * pool names are not registered yet (the catalog's copy wins): all files or
- * none.  Returns the number of documents taken or a negative errno. */
+/* Register every *.yaml of @dir (services and pools of all files, then
+ * profiles, then chains) whose names are not registered yet (the
+ * catalog's copy wins): all files or none.  Returns the number of documents taken or a negative errno. */
 int svc_catalog_load_dir(struct svc_catalog *cat, const char *dir, char *err, size_t errlen);
 
 #endif

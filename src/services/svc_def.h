@@ -2,8 +2,8 @@
  * services framework (S1, S2), parsed strictly from YAML (docs/services.md).
  *
  * A YAML stream holds one or more documents, each a mapping with one top
- * key naming its kind: service, profile, pool, enable, configure (the last
- * two only in the catalog's state file, with its catalog header).  Every
+ * key naming its kind: service, profile, pool, chain, enable, configure (the
+ * last two only in the catalog's state file, with its catalog header).  Every
  * error is "file:line:col: message".  Control thread only. */
 #ifndef SVC_DEF_H
 #define SVC_DEF_H
