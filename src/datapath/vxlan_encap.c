@@ -21,7 +21,11 @@ static inline uint32_t
 inner_flow_hash(const struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	uint32_t h = rte_hash_crc(eh, 2 * RTE_ETHER_ADDR_LEN, 0);
+	uint64_t macs[2] = { 0, 0 };   /* aligned: a frame tagged for a chain hop starts 4 bytes early */
+	uint32_t h;
+
+	memcpy(macs, eh, 2 * RTE_ETHER_ADDR_LEN);
+	h = rte_hash_crc(macs, 2 * RTE_ETHER_ADDR_LEN, 0);
 
 	if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
 	    m->data_len >= sizeof(*eh) + sizeof(struct rte_ipv4_hdr)) {

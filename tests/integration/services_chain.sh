@@ -181,14 +181,14 @@ while True:
     if not b: break
     h.update(b)
 print("MD5", h.hexdigest(), flush=True)'
-vs_wait_log rx LISTENING 10
+vs_wait_log rx "^LISTENING$" 10
 ip netns exec "na1$S" /usr/bin/python3 -c '
 import socket, sys
 s = socket.create_connection(("10.0.0.2", 5001), timeout=20)
 s.sendall(open(sys.argv[1], "rb").read()); s.close()' "$VS_TMP/blob" ||
 	vs_fail "TCP transfer a1 -> a2 through the chain failed"
-vs_wait_log rx "MD5" 20
-got=$(grep -o 'MD5 [0-9a-f]*' "$(vs_logfile rx)" | cut -d' ' -f2)
+vs_wait_log rx '^MD5 [0-9a-f]{32}$' 30
+got=$(grep -oE '^MD5 [0-9a-f]{32}$' "$(vs_logfile rx)" | cut -d' ' -f2)
 [ "$got" = "$want" ] || vs_fail "TCP transfer through the chain corrupted: $got != $want"
 vs_pass "2 MB over TCP a1 -> a2 through the chain arrive intact"
 
@@ -223,8 +223,13 @@ ip netns exec "x$S" tc filter add dev "sx$S" parent ffff: protocol all u32 match
 svc_rx() { ip netns exec "x$S" tc -s filter show dev "sx$S" parent ffff: | grep -m1 -o 'Sent [0-9]* bytes [0-9]* pkt' | awk '{print $4}'; }
 ctl policy add scan-a3 from=vm:a1 to=vm:a3 action=chain:scan >/dev/null
 ctl service enable scan-blue vm=a3 >/dev/null
+# the first frames wait for the service's address to be resolved on the underlay
+vs_wait_cmd 20 pings a1 10.0.0.3 1
 x0=$(svc_rx)
-pings a1 10.0.0.3 10 || vs_fail "a1 cannot ping a3 through the external service"
+if ! pings a1 10.0.0.3 10; then
+	ctl --json stats drops | jq -c '[.drops[] | select(.count > 0)]' >&2
+	vs_fail "a1 cannot ping a3 through the external service"
+fi
 x1=$(svc_rx)
 [ $((x1 - x0)) -ge 20 ] || vs_fail "the external service saw $((x1 - x0)) frames, expected >= 20"
 vs_pass "a1 <-> a3 through the external service in VNI 5000 (kernel VXLAN, $((x1 - x0)) frames), answers delivered"

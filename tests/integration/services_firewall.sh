@@ -65,7 +65,7 @@ def serve(p):
 for p in (22, 23): threading.Thread(target=serve, args=(p,), daemon=True).start()
 print("SERVING", flush=True)
 threading.Event().wait()'
-	vs_wait_log "srv$vm" "SERVING" 10
+	vs_wait_log "srv$vm" "^SERVING$" 10
 done
 tcp_ok() { # from-vm ip port
 	ip netns exec "n$1$S" /usr/bin/python3 -c '

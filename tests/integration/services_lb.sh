@@ -63,7 +63,7 @@ while True:
     except OSError:
         pass
     c.close()' "b$n"
-	vs_wait_log "srvb$n" "SERVING" 10
+	vs_wait_log "srvb$n" "^SERVING$" 10
 done
 
 # connect COUNT [TIMEOUT]: COUNT connections from c1 to VIP:80, one after
