@@ -17,8 +17,10 @@
 #     policy-service status, debug policy-service-watch (refused: not etcd);
 #   - network services (docs/services.md): service register/list/show/
 #     configure/enable/disable/unregister, pool add/list/del, profile create
-#     (FILE and NAME service=..)/list/show/delete, catalog list/show, their
-#     refusals (catalog unchanged), and the catalog back to its start;
+#     (FILE and NAME service=..)/list/show/delete, catalog list/show, a
+#     network service (port pair) and an external one (ip, vni) with chain
+#     create/list/show/delete, lb show (config/services/load-balancer.yaml),
+#     their refusals (catalog unchanged), and the catalog back to its start;
 #   - unknown commands, wrong argument counts and bad values: exit 1, a
 #     clear message, and `show --json` unchanged.
 # One switch: a physical port (net_af_packet on a veth into a namespace whose
@@ -273,8 +275,8 @@ rc=0; VSWITCHCTL_SOCKET=$VS_TMP/nothing.sock "$CTL" version 2>/dev/null || rc=$?
 pass "client: usage and unknown option exit 2, no daemon, a timeout or a bad reply exit 2, -s and VSWITCHCTL_SOCKET"
 
 # --- help ----------------------------------------------------------------------------
-expected='catalog/list catalog/show config/check config/reload debug/policy-service-watch debug/stall-control
-endpoint/add endpoint/del endpoint/list endpoint/move endpoint/show group/add group/del group/list help log/level
+expected='catalog/list catalog/show chain/create chain/delete chain/list chain/show config/check config/reload debug/policy-service-watch debug/stall-control
+endpoint/add endpoint/del endpoint/list endpoint/move endpoint/show group/add group/del group/list help lb/show log/level
 policy-service/status policy/add policy/del policy/list policy/show policy/table pool/add pool/del pool/list
 port/add port/del port/list port/show profile/create profile/delete profile/list profile/show
 service/configure service/disable service/enable service/list service/register service/show service/unregister
@@ -887,12 +889,16 @@ pass "policy, group, tenant del: the model is empty again"
 # catalog_state: everything the service commands change, as JSON
 catalog_state() {
 	local w s
-	for w in catalog service profile pool; do "$CTL" -s "$SOCK" --json "$w" list; done
+	for w in catalog service profile pool chain; do "$CTL" -s "$SOCK" --json "$w" list; done
+	"$CTL" -s "$SOCK" --json lb show
 	for s in $("$CTL" -s "$SOCK" --json service list | jq -r '.services[].name'); do
 		"$CTL" -s "$SOCK" --json service show "$s"
 	done
 	for s in $("$CTL" -s "$SOCK" --json profile list | jq -r '.profiles[].name'); do
 		"$CTL" -s "$SOCK" --json profile show "$s"
+	done
+	for s in $("$CTL" -s "$SOCK" --json chain list | jq -r '.chains[].name'); do
+		"$CTL" -s "$SOCK" --json chain show "$s"
 	done
 	for s in a1 a2; do "$CTL" -s "$SOCK" --json catalog show "vm=$s"; done
 }
@@ -906,15 +912,18 @@ refused_svc() {
 	[ "$("$CTL" -s "$SOCK" --json catalog list)" = "$list0" ] || soft "vswitchctl ${*:2} failed but changed catalog list"
 }
 both catalog list
-jhas '.catalog == []'
-hhas '^catalog$' '^  \(none\)$'
+jhas '.catalog == [] and .chains == []'
+hhas '^catalog$' '^chains$' '^  \(none\)$'
 catalog0=$J
 state0=$(catalog_state | jq -cS .)
-for w in service profile pool; do
+for w in service profile pool chain; do
 	both "$w" list
 	jhas ".${w}s == []"
 	hhas "^${w}s\$" '^  \(none\)$'
 done
+both lb show
+jhas '.load_balancers == []'
+hhas '^load_balancers$' '^  \(none\)$'
 json stats drops
 jhas '.drops[] | select(.reason == "service_drop") | .count == 0 and (.help | test("service"))'
 
@@ -989,19 +998,20 @@ json profile create tg-web service=telnet-guard level=basic pools=web param.log=
 jhas '.profile == "tg-web"' '.status == "applied"'
 both profile list
 jhas '.profiles == [{"name": "tg-a1", "service": "telnet-guard", "level": "strict", "enables": 0,
-	"slot": 0, "allowed": 0, "dropped": 0, "mirrored": 0},
+	"slot": 0, "allowed": 0, "dropped": 0, "mirrored": 0, "redirected": 0},
 	{"name": "tg-web", "service": "telnet-guard", "level": "basic", "enables": 0,
-	"slot": 1, "allowed": 0, "dropped": 0, "mirrored": 0}]'
-hhas '^profiles$' '^  NAME +SERVICE +LEVEL +ENABLES +SLOT +ALLOWED +DROPPED +MIRRORED$' \
-	'^  tg-a1 +telnet-guard +strict +0 +0 +0 +0 +0$' '^  tg-web +telnet-guard +basic +0 +1 +0 +0 +0$'
+	"slot": 1, "allowed": 0, "dropped": 0, "mirrored": 0, "redirected": 0}]'
+hhas '^profiles$' '^  NAME +SERVICE +LEVEL +ENABLES +SLOT +ALLOWED +DROPPED +MIRRORED +REDIRECTED$' \
+	'^  tg-a1 +telnet-guard +strict +0 +0 +0 +0 +0 +0$' '^  tg-web +telnet-guard +basic +0 +1 +0 +0 +0 +0$'
 both profile show tg-web
 jhas '.name == "tg-web" and .service == "telnet-guard" and .level == "basic"' '.parameters == {"log": "on"}' \
 	'.scope == {"vms": [], "pools": ["web"], "vnets": [], "tenants": [], "hosts": []}' '.enabled == []' \
-	'.slot == 1' '.counters == {"allowed": 0, "dropped": 0, "mirrored": 0}'
-hhas '^name: +tg-web$' '^level: +basic$' '^  log: on$' '^  pools: web$' '^slot: +1$' '^  dropped: +0$'
+	'.slot == 1' '.counters == {"allowed": 0, "dropped": 0, "mirrored": 0, "redirected": 0}'
+hhas '^name: +tg-web$' '^level: +basic$' '^  log: on$' '^  pools: web$' '^slot: +1$' '^  dropped: +0$' \
+	'^  redirected: +0$'
 both catalog list
 jhas '.catalog == [{"service": "telnet-guard", "vendor": "example", "insertion": "switch",
-	"description": "Drops telnet to the VMs", "profiles": ["tg-a1", "tg-web"]}]'
+	"description": "Drops telnet to the VMs", "profiles": ["tg-a1", "tg-web"]}]' '.chains == []'
 hhas '^  SERVICE +VENDOR +INSERTION +DESCRIPTION +PROFILES$' '^  telnet-guard +example +switch +Drops telnet to the VMs +tg-a1,tg-web$'
 both catalog show vm=a1
 jhas '.vm == "a1" and .vnet == "blue"' \
@@ -1060,6 +1070,144 @@ refused_svc "profile 'tg-a1' is not enabled for vm 'a1'" service disable tg-a1 v
 refused_svc "pool 'web' is in the scope of profile 'tg-web'" pool del web
 pass "service disable; a pool in a profile's scope still cannot be deleted"
 
+# --- chains through network and external services; the built-in load balancer ----------------
+# A network service is an appliance VM on an in/out pair of ports, an
+# external one sits behind a tunnel endpoint and a VNI; neither needs its
+# ports or hosts to exist to be registered.  A chain's hops are their profiles.
+cat >"$VS_TMP/svc/appliances.yaml" <<'EOF'
+service:
+  vendor: example
+  name: ids-appliance
+  description: An IDS VM on an in/out pair of ports
+  contact: secops@example.com
+  insertion: network
+  endpoints: [{port: idi, out: ido}]
+  levels: [{name: standard}]
+---
+service:
+  vendor: example
+  name: remote-scan
+  description: A scanning service outside the network, over VXLAN
+  contact: cloud@example.com
+  insertion: external
+  endpoints: [{ip: 198.51.100.9, vni: 5000}]
+  levels: [{name: standard}]
+EOF
+human service register "$VS_TMP/svc/appliances.yaml"
+hhas "^file: +$VS_TMP/svc/appliances\.yaml\$" '^status: +applied$'
+both service show ids-appliance
+jhas '.name == "ids-appliance" and .insertion == "network"' '.rules == [] and .profiles == []' \
+	'.endpoints == [{"kind": "port", "address": "idi", "out": "ido"}]'
+hhas '^insertion: +network$' '^endpoints$' '^  KIND +ADDRESS +OUT$' '^  port +idi +ido$'
+both service show remote-scan
+jhas '.name == "remote-scan" and .insertion == "external"' \
+	'.endpoints == [{"kind": "ip", "address": "198.51.100.9", "vni": 5000}]'
+hhas '^insertion: +external$' '^  KIND +ADDRESS +VNI$' '^  ip +198\.51\.100\.9 +5000$'
+human profile create ids-blue service=ids-appliance level=standard vnets=blue
+hhas '^profile: +ids-blue$' '^status: +applied$'
+json profile create scan-blue service=remote-scan level=standard vnets=blue
+jhas '.profile == "scan-blue"' '.status == "applied"'
+json profile list
+jhas '[.profiles[] | {name, slot}] == [{"name": "tg-a1", "slot": 0}, {"name": "tg-web", "slot": 1},
+	{"name": "ids-blue", "slot": 2}, {"name": "scan-blue", "slot": 3}]'
+pass "service register: a network service (port pair) and an external one (ip, vni); their profiles"
+
+human chain create inspect ids-blue scan-blue
+hhas '^chain: +inspect$' '^status: +applied$'
+json chain create scan scan-blue
+jhas '.chain == "scan"' '.status == "applied"'
+both chain list
+jhas '.chains == [{"name": "inspect", "hops": ["ids-blue", "scan-blue"], "slot": 0},
+	{"name": "scan", "hops": ["scan-blue"], "slot": 1}]'
+hhas '^chains$' '^  NAME +HOPS +SLOT$' '^  inspect +ids-blue,scan-blue +0$' '^  scan +scan-blue +1$'
+both chain show inspect
+jhas '. == {"name": "inspect", "slot": 0, "hops": [
+	{"hop": 1, "profile": "ids-blue", "service": "ids-appliance", "insertion": "network",
+	 "endpoints": ["port idi/ido"], "sent_fwd": 0, "back_fwd": 0, "sent_rev": 0, "back_rev": 0},
+	{"hop": 2, "profile": "scan-blue", "service": "remote-scan", "insertion": "external",
+	 "endpoints": ["ip 198.51.100.9 vni 5000"], "sent_fwd": 0, "back_fwd": 0, "sent_rev": 0, "back_rev": 0}]}'
+hhas '^name: +inspect$' '^slot: +0$' '^hops$' \
+	'^  HOP +PROFILE +SERVICE +INSERTION +ENDPOINTS +SENT_FWD +BACK_FWD +SENT_REV +BACK_REV$' \
+	'^ +1 +ids-blue +ids-appliance +network +port idi/ido +0 +0 +0 +0$' \
+	'^ +2 +scan-blue +remote-scan +external +ip 198\.51\.100\.9 vni 5000 +0 +0 +0 +0$'
+json chain show scan
+jhas '.slot == 1 and [.hops[].profile] == ["scan-blue"]'
+both catalog list
+jhas '[.catalog[] | {service, insertion, profiles}] == [
+	{"service": "telnet-guard", "insertion": "switch", "profiles": ["tg-a1", "tg-web"]},
+	{"service": "ids-appliance", "insertion": "network", "profiles": ["ids-blue"]},
+	{"service": "remote-scan", "insertion": "external", "profiles": ["scan-blue"]}]' \
+	'.chains == [{"name": "inspect", "hops": ["ids-blue", "scan-blue"], "slot": 0},
+	{"name": "scan", "hops": ["scan-blue"], "slot": 1}]'
+hhas '^  ids-appliance +example +network +An IDS VM on an in/out pair of ports +ids-blue$' \
+	'^chains$' '^  inspect +ids-blue,scan-blue +0$'
+json service list
+jhas '[.services[] | {name, profiles}] == [{"name": "telnet-guard", "profiles": 2},
+	{"name": "ids-appliance", "profiles": 1}, {"name": "remote-scan", "profiles": 1}]'
+pass "chain create/list/show: hops in order, each with its service, endpoints and zero counters; catalog list has the chains"
+
+# the built-in load balancer: its definition is config/services/load-balancer.yaml
+cp "$VS_SRC/config/services/load-balancer.yaml" "$VS_TMP/svc/load-balancer.yaml"
+human service register "$VS_TMP/svc/load-balancer.yaml"
+hhas '^status: +applied$'
+human profile create lb-web service=l4-load-balancer level=basic vms=a1 param.vip=10.0.0.100 param.port=80
+hhas '^profile: +lb-web$' '^status: +applied$'
+json profile create lb-bad service=l4-load-balancer level=basic vms=a1 param.port=80
+both lb show
+jhas ".load_balancers == [{\"profile\": \"lb-web\", \"service\": \"l4-load-balancer\", \"enabled\": [],
+	\"vip\": \"10.0.0.100\", \"port\": 80, \"proto\": \"tcp\", \"backend_port\": 80, \"backends\": []},
+	{\"profile\": \"lb-bad\", \"service\": \"l4-load-balancer\", \"enabled\": [],
+	\"problem\": \"vip: '' is not an IPv4 address\"}]"
+hhas '^load_balancers$' '^  PROFILE +SERVICE +ENABLED +VIP +PORT +PROTO +BACKEND_PORT +BACKENDS +PROBLEM$' \
+	"^  lb-bad +l4-load-balancer +- +- +- +- +- +- +vip: '' is not an IPv4 address\$"
+json profile delete lb-bad
+human service configure l4-load-balancer backends=a2,b1,ghost
+hhas '^service: +l4-load-balancer$' '^status: +applied$'
+json service show l4-load-balancer
+jhas '.insertion == "network"' '.configured == {"backends": "a2,b1,ghost"}' '.profiles == ["lb-web"]'
+human service enable lb-web vm=a1
+hhas '^profile: +lb-web$' '^status: +applied$'
+both lb show lb-web
+jhas '. == {"profile": "lb-web", "service": "l4-load-balancer", "enabled": ["vm=a1"],
+	"vip": "10.0.0.100", "port": 80, "proto": "tcp", "backend_port": 80,
+	"backends": [{"name": "a2", "ip": "10.0.0.4", "packets": 0}, {"name": "b1", "ip": "10.0.0.2", "packets": 0},
+	{"name": "ghost", "ip": "unknown", "packets": 0}]}'
+hhas '^profile: +lb-web$' '^service: +l4-load-balancer$' '^enabled: +vm=a1$' '^vip: +10\.0\.0\.100$' \
+	'^port: +80$' '^proto: +tcp$' '^backend_port: +80$' '^backends$' '^  NAME +IP +PACKETS$' \
+	'^  a2 +10\.0\.0\.4 +0$' '^  b1 +10\.0\.0\.2 +0$' '^  ghost +unknown +0$'
+json lb show
+jhas '[.load_balancers[].profile] == ["lb-web"]'
+pass "lb show: a load balancer profile's VIP, port, backends (an unknown VM too) and enables; a bad VIP is a problem"
+
+# refusals: a message, and the catalog unchanged
+refused_svc "chain 'x': no profile 'nosuch'" chain create x ids-blue nosuch
+refused_svc "chain 'x': profile 'tg-a1' is of service 'telnet-guard', whose insertion is 'switch'; a hop is a 'network' or 'external' service" chain create x tg-a1
+refused_svc "chain 'x': profile 'lb-web' is of the built-in load-balancer 'l4-load-balancer', which is not a hop" chain create x scan-blue lb-web
+refused_svc "chain 'x': profile 'ids-blue' is a hop twice" chain create x ids-blue scan-blue ids-blue
+refused_svc "chain 'inspect' already exists" chain create inspect scan-blue
+refused_svc "chain 'x': 9 hops; a chain has 1 to 8" chain create x h1 h2 h3 h4 h5 h6 h7 h8 h9
+refused_svc "'x/y' is not a valid chain name" chain create x/y ids-blue
+refused_svc "no chain 'nosuch'" chain show nosuch
+refused_svc "no chain 'nosuch'" chain delete nosuch
+refused_svc "profile 'ids-blue' is hop 1 of chain 'inspect': delete the chain first" profile delete ids-blue
+refused_svc "profile 'scan-blue' is hop 2 of chain 'inspect': delete the chain first" profile delete scan-blue
+refused_svc "service 'ids-appliance' has profile 'ids-blue': delete its profiles first" service unregister ids-appliance
+refused_svc "no load balancer profile 'ids-blue'" lb show ids-blue
+refused_svc "no load balancer profile 'nosuch'" lb show nosuch
+pass "chain and lb errors: exit 1, a message, nothing changed"
+
+human chain delete scan
+hhas '^chain: +scan$' '^status: +applied$'
+json chain delete inspect
+jhas '.chain == "inspect"' '.status == "applied"'
+both chain list
+jhas '.chains == []'
+json catalog list
+jhas '.chains == []'
+json service disable lb-web vm=a1
+jhas '.profile == "lb-web"' '.status == "applied"'
+pass "chain delete: the chains are gone, their profiles may be deleted"
+
 # back to the start
 human profile delete tg-a1
 hhas '^profile: +tg-a1$' '^status: +applied$'
@@ -1071,6 +1219,8 @@ json pool del spare
 jhas '.pool == "spare"' '.status == "applied"'
 human service unregister telnet-guard
 hhas '^service: +telnet-guard$' '^status: +applied$'
+for p in ids-blue scan-blue lb-web; do json profile delete "$p"; done
+for s in ids-appliance remote-scan l4-load-balancer; do json service unregister "$s"; done
 json catalog list
 [ "$J" = "$catalog0" ] || soft "catalog list at the end: $J, at the start: $catalog0"
 [ "$(catalog_state | jq -cS .)" = "$state0" ] || soft "services, profiles or pools left behind: $(catalog_state | jq -cS .)"
@@ -1096,6 +1246,9 @@ refused "usage: config/check FILE$" config check
 refused "usage: config/reload$" config reload now
 refused "usage: service/enable PROFILE vm=VM\|pool=POOL\|vnet=NET$" service enable tg-a1
 refused "usage: pool/add NAME VM,\.\.\.$" pool add web
+refused "usage: chain/create NAME PROFILE \[PROFILE\.\.\.\]$" chain create x
+refused "usage: chain/show NAME$" chain show
+refused "usage: lb/show \[PROFILE\]$" lb show lb-web extra
 pass "unknown commands and wrong argument counts: exit 1 with 'unknown command' / 'usage:'"
 
 # --- the end: the VMs still talk, the switch still runs ---------------------------------------
