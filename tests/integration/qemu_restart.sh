@@ -22,19 +22,7 @@ set -euo pipefail
 . "$VS_SRC/tests/vm/guest.sh"
 vs_init qemu_restart
 
-if ! vm_have_qemu; then
-	echo "qemu_restart: installing qemu-system-x86 busybox-static cpio" >&2
-	for _ in 1 2; do
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			qemu-system-x86 busybox-static cpio >/dev/null 2>&1 && break
-		apt-get update -qq >/dev/null 2>&1 || true
-	done
-fi
-if ! vm_have_qemu; then
-	echo "SKIP: qemu_restart needs qemu-system-x86, busybox-static, cpio, python3 (not installable here)"
-	exit 77
-fi
-vs_at_exit vm_stop_all
+vm_require qemu_restart
 T0=$SECONDS
 CTL=$VS_BUILD/vswitchctl
 SW=$VS_BUILD/dpdk-vswitch

@@ -12,19 +12,7 @@ set -euo pipefail
 . "$VS_SRC/tests/vm/guest.sh"
 vs_init qemu_two_guests
 
-if ! vm_have_qemu; then
-	echo "qemu_two_guests: installing qemu-system-x86 busybox-static cpio" >&2
-	for _ in 1 2; do
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			qemu-system-x86 busybox-static cpio >/dev/null 2>&1 && break
-		apt-get update -qq >/dev/null 2>&1 || true
-	done
-fi
-if ! vm_have_qemu; then
-	echo "SKIP: qemu_two_guests needs qemu-system-x86, busybox-static, cpio, python3 (not installable here)"
-	exit 77
-fi
-vs_at_exit vm_stop_all
+vm_require qemu_two_guests
 T0=$SECONDS
 CTL=$VS_BUILD/vswitchctl
 SW=$VS_BUILD/dpdk-vswitch

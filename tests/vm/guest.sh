@@ -58,6 +58,26 @@ vm_have_qemu() {
 		{ [ -x /bin/busybox ] || [ -x /usr/bin/busybox ]; }
 }
 
+# vm_require TEST (integration tests, after vs_init): QEMU and the guest
+# tooling, installed when missing (scripts/deps.sh normally has); exits
+# 77 (SKIP) when they cannot be.  Every guest is stopped at the test's exit.
+vm_require() {
+	local t=${1:?vm_require TEST}
+	if ! vm_have_qemu; then
+		echo "$t: installing qemu-system-x86 busybox-static cpio" >&2
+		for _ in 1 2; do
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				qemu-system-x86 busybox-static cpio >/dev/null 2>&1 && break
+			apt-get update -qq >/dev/null 2>&1 || true
+		done
+	fi
+	if ! vm_have_qemu; then
+		echo "SKIP: $t needs qemu-system-x86, busybox-static, cpio, python3 (not installable here)"
+		exit 77
+	fi
+	vs_at_exit vm_stop_all
+}
+
 # vm_image: build or reuse the guest image; sets VM_IMAGE
 vm_image() {
 	[ -n "$VM_IMAGE" ] && [ -s "$VM_IMAGE/vmlinuz" ] && return 0
