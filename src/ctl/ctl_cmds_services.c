@@ -211,6 +211,23 @@ static int changed(const char *what, const char *name, json_t **result, char *er
 	return 0;
 }
 
+/* Remove the object named by the first argument with @del, then persist
+ * and apply like every change. */
+static int remove_named(json_t *args, json_t **result, char *err, size_t errlen,
+			int (*del)(struct svc_catalog *, const char *, char *, size_t),
+			const char *what)
+{
+	struct svc_catalog *c = cat_or_fail(err, errlen);
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	if ((rc = del(c, ctl_arg(args, 0), err, errlen)) < 0)
+		return rc;
+	return changed(what, ctl_arg(args, 0), result, err, errlen);
+}
+
+
 static json_t *names_json(const struct svc_names *n)
 {
 	json_t *a = json_array();
@@ -279,14 +296,7 @@ static int cmd_service_register(json_t *args, json_t **result, char *err, size_t
 
 static int cmd_service_unregister(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	struct svc_catalog *c = cat_or_fail(err, errlen);
-	int rc;
-
-	if (c == NULL)
-		return -ENOMEM;
-	if ((rc = svc_catalog_unregister(c, ctl_arg(args, 0), err, errlen)) < 0)
-		return rc;
-	return changed("service", ctl_arg(args, 0), result, err, errlen);
+	return remove_named(args, result, err, errlen, svc_catalog_unregister, "service");
 }
 
 static int cmd_service_list(json_t *args, json_t **result, char *err, size_t errlen)
@@ -601,14 +611,7 @@ static int cmd_profile_create(json_t *args, json_t **result, char *err, size_t e
 
 static int cmd_profile_delete(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	struct svc_catalog *c = cat_or_fail(err, errlen);
-	int rc;
-
-	if (c == NULL)
-		return -ENOMEM;
-	if ((rc = svc_catalog_profile_del(c, ctl_arg(args, 0), err, errlen)) < 0)
-		return rc;
-	return changed("profile", ctl_arg(args, 0), result, err, errlen);
+	return remove_named(args, result, err, errlen, svc_catalog_profile_del, "profile");
 }
 
 static json_t *profile_json(const struct svc_catalog *c, unsigned i)
@@ -708,14 +711,7 @@ static int cmd_pool_add(json_t *args, json_t **result, char *err, size_t errlen)
 
 static int cmd_pool_del(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	struct svc_catalog *c = cat_or_fail(err, errlen);
-	int rc;
-
-	if (c == NULL)
-		return -ENOMEM;
-	if ((rc = svc_catalog_pool_del(c, ctl_arg(args, 0), err, errlen)) < 0)
-		return rc;
-	return changed("pool", ctl_arg(args, 0), result, err, errlen);
+	return remove_named(args, result, err, errlen, svc_catalog_pool_del, "pool");
 }
 
 static int cmd_pool_list(json_t *args, json_t **result, char *err, size_t errlen)
@@ -794,14 +790,7 @@ static int cmd_chain_create(json_t *args, json_t **result, char *err, size_t err
 
 static int cmd_chain_delete(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	struct svc_catalog *c = cat_or_fail(err, errlen);
-	int rc;
-
-	if (c == NULL)
-		return -ENOMEM;
-	if ((rc = svc_catalog_chain_del(c, ctl_arg(args, 0), err, errlen)) < 0)
-		return rc;
-	return changed("chain", ctl_arg(args, 0), result, err, errlen);
+	return remove_named(args, result, err, errlen, svc_catalog_chain_del, "chain");
 }
 
 static int cmd_chain_list(json_t *args, json_t **result, char *err, size_t errlen)

@@ -16,7 +16,9 @@ static void
 trace_frame(struct dp_lcore *c, const struct svc_lb *lb, enum svc_lb_verdict v,
 	    const struct svc_lb_hit *hit, const struct rte_ipv4_hdr *ip)
 {
-	const struct svc_lb_vip *vip = &lb->vips[hit->entry];
+	/* hit says something only for a DNAT or NO_BACKEND verdict */
+	const struct svc_lb_vip *vip = v == SVC_LB_DNAT || v == SVC_LB_NO_BACKEND ?
+				       &lb->vips[hit->entry] : NULL;
 
 	switch (v) {
 	case SVC_LB_DNAT:
