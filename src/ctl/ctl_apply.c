@@ -14,6 +14,7 @@
 #include "ctl_ports.h"
 #include "ctl_underlay.h"
 #include "dp.h"
+#include "dp_flow.h"
 
 RTE_LOG_REGISTER_SUFFIX(apply_logtype, apply, INFO);
 #define LOG(level, fmt, ...) \
@@ -440,6 +441,7 @@ ctl_apply(const struct ctl_config *from, const struct ctl_config *to, char *err,
 		WALK(from, to, vhost, n_vhost, remove_port, &x);
 	for (unsigned i = 0; i < to->n_vhost; i++)
 		ctl_port_discard(prepared[i]);
+	dp_flow_tables_changed();   /* networks may have changed, even partly */
 	if (ret < 0)
 		LOG(ERR, "change only partly applied: %s", err);
 	return ret;

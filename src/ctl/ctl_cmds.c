@@ -14,6 +14,7 @@ ctl_cmds_register_all(void)
 		ctl_cmds_policy_register,
 		ctl_cmds_services_register,
 		ctl_cmds_lb_register,
+		ctl_cmds_flow_register,
 	};
 
 	for (unsigned i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {

@@ -25,6 +25,7 @@ int ctl_cmds_trace_register(void);   /* trace: dry run of a described packet */
 int ctl_cmds_policy_register(void);
 int ctl_cmds_services_register(void); /* service, profile, pool, catalog */
 int ctl_cmds_lb_register(void);      /* lb show: the built-in load balancer */
+int ctl_cmds_flow_register(void);    /* flow list: rte_flow rules of physical ports */
 
 /* debug/stall-control (fault injection) */
 int ctl_cmds_debug_register(void);

@@ -14,6 +14,7 @@
 #include <rte_malloc.h>
 
 #include "dp.h"
+#include "dp_flow.h"
 #include "dp_port.h"
 
 RTE_LOG_REGISTER_SUFFIX(dp_logtype, datapath, INFO);
@@ -114,8 +115,10 @@ static int
 phys_start(struct dp_port *p, struct rte_mempool *mp, unsigned n_workers)
 {
 	char rname[RTE_RING_NAMESIZE];
-	int ret = eth_setup(p, mp, p->n_rxq, n_workers);
+	int ret;
 
+	dp_flow_port_prepare(p);   /* before configure: MARK delivery is negotiated */
+	ret = eth_setup(p, mp, p->n_rxq, n_workers);
 	if (ret != 0)
 		return ret;
 	/* The underlay must carry a full inner frame plus 50 bytes of VXLAN. */
@@ -131,6 +134,7 @@ phys_start(struct dp_port *p, struct rte_mempool *mp, unsigned n_workers)
 		return ret;
 	rte_eth_macaddr_get(p->eth_port, &p->mac);
 	publish_txq_map(p, (1u << p->n_txq) - 1, n_workers);
+	dp_flow_port_start(p);     /* best effort: software classifies what it leaves */
 	return 0;
 }
 
@@ -138,6 +142,7 @@ static void
 eth_stop(struct dp_port *p)
 {
 	publish_txq_map(p, 0, 1);
+	dp_flow_port_stop(p);
 	rte_eth_dev_stop(p->eth_port);
 }
 
