@@ -85,7 +85,8 @@ vni_of(const struct ctl_config *cfg, const char *vnet)
 static bool
 same_port(const struct ctl_vhost_port *a, const struct ctl_vhost_port *b)
 {
-	return strcmp(a->socket, b->socket) == 0 && a->mode == b->mode && a->queues == b->queues;
+	return strcmp(a->socket, b->socket) == 0 && a->mode == b->mode && a->queues == b->queues &&
+	       a->mtu == b->mtu;
 }
 
 static bool

@@ -63,9 +63,10 @@ cmd_port_show(json_t *args, json_t **result, char *err, size_t errlen)
 static int
 cmd_port_add(json_t *args, json_t **result, char *err, size_t errlen)
 {
-	static const char *const allowed[] = { "mode", "queues", "vm", NULL };
+	static const char *const allowed[] = { "mode", "queues", "mtu", "vm", NULL };
 	const char *name = ctl_arg(args, 0), *mode = ctl_opt(args, 2, "mode");
 	const char *queues = ctl_opt(args, 2, "queues"), *vm = ctl_opt(args, 2, "vm");
+	const char *mtu = ctl_opt(args, 2, "mtu");
 	struct ctl_config *next;
 	struct ctl_vhost_port *p;
 	int ret = ctl_check_opts(args, 2, allowed, err, errlen);
@@ -84,6 +85,7 @@ cmd_port_add(json_t *args, json_t **result, char *err, size_t errlen)
 	memset(p, 0, sizeof(*p));
 	p->mode = CTL_VHOST_CLIENT;
 	p->queues = 1;
+	p->mtu = 1500;
 	if ((ret = ctl_copy_name(p->name, sizeof(p->name), name, "port name", err, errlen)) < 0 ||
 	    (ret = ctl_copy_name(p->socket, sizeof(p->socket), ctl_arg(args, 1), "socket path", err,
 			     errlen)) < 0 ||
@@ -91,6 +93,8 @@ cmd_port_add(json_t *args, json_t **result, char *err, size_t errlen)
 		goto fail;
 	if (queues != NULL &&
 	    (ret = ctl_parse_uint(queues, 1, 16, &p->queues, "queues", err, errlen)) < 0)
+		goto fail;
+	if (mtu != NULL && (ret = ctl_parse_uint(mtu, 68, 9600, &p->mtu, "mtu", err, errlen)) < 0)
 		goto fail;
 	if (mode != NULL) {
 		if (strcmp(mode, "client") == 0) {
@@ -539,7 +543,7 @@ fail:
 static const struct ctl_cmd cmds[] = {
 	{ "port/list", "", 0, 0, cmd_port_list, "ports with their type, link and address" },
 	{ "port/show", "NAME", 1, 1, cmd_port_show, "one port and its counters" },
-	{ "port/add", "NAME SOCKET [mode=client|server] [queues=N] [vm=VM]", 2, 5, cmd_port_add,
+	{ "port/add", "NAME SOCKET [mode=client|server] [queues=N] [mtu=N] [vm=VM]", 2, 6, cmd_port_add,
 	  "add a vhost-user port while the switch runs (default: client mode, 1 queue)" },
 	{ "port/del", "NAME", 1, 1, cmd_port_del,
 	  "remove a vhost-user port (no endpoint may be bound to it)" },

@@ -86,6 +86,10 @@ ctl_json_ports(void)
 			json_object_set_new(o, "mode", json_string(
 				p->mode == CTL_VHOST_CLIENT ? "client" : "server"));
 			json_object_set_new(o, "vm", json_string(vhost_vm(p->name)));
+			json_object_set_new(o, "mtu", json_integer(p->mtu));
+			if (p->guest_mtu_known)   /* once the guest's driver is up */
+				json_object_set_new(o, "guest_mtu",
+						    json_integer(p->guest_mtu ? p->guest_mtu : 1500));
 			json_object_set_new(o, "endpoint", json_string(ep ? ep->name : "-"));
 		}
 		json_array_append_new(arr, o);
@@ -152,6 +156,7 @@ static struct {
 	struct dp_port_counters port[DP_MAX_PORTS];
 	uint64_t packets[DP_MAX_WORKERS], busy_cycles[DP_MAX_WORKERS];
 	uint64_t idle_sleeps[DP_MAX_WORKERS], punted[DP_MAX_WORKERS];
+	uint64_t icmp_sent[DP_MAX_WORKERS], icmp_limited[DP_MAX_WORKERS];
 	uint64_t drops[DP_DROP_MAX];
 } base;
 
@@ -199,6 +204,8 @@ stats_clear(void)
 		base.busy_cycles[w] = dp.lcores[w].busy_cycles;
 		base.idle_sleeps[w] = dp.lcores[w].idle_sleeps;
 		base.punted[w] = dp.lcores[w].punted;
+		base.icmp_sent[w] = dp.lcores[w].icmp_frag_needed;
+		base.icmp_limited[w] = dp.lcores[w].icmp_limited;
 	}
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		base.drops[d] = drop_sum(d);
@@ -238,12 +245,14 @@ workers_json(void)
 			snprintf(q, sizeof(q), "%s:%u", p ? p->name : "?", l->q[i].queue);
 			json_array_append_new(rxqs, json_string(q));
 		}
-		json_array_append_new(arr, json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:o}",
+		json_array_append_new(arr, json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 			"worker", w, "lcore", c->lcore_id, "packets", (json_int_t)pkts,
 			"busy_cycles", (json_int_t)cyc,
 			"cycles_per_packet", (json_int_t)(pkts ? cyc / pkts : 0),
 			"idle_sleeps", (json_int_t)(c->idle_sleeps - base.idle_sleeps[w]),
 			"punted", (json_int_t)(c->punted - base.punted[w]),
+			"icmp_frag_needed", (json_int_t)(c->icmp_frag_needed - base.icmp_sent[w]),
+			"icmp_rate_limited", (json_int_t)(c->icmp_limited - base.icmp_limited[w]),
 			"rx_queues", rxqs));
 	}
 	return arr;

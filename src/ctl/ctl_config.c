@@ -2006,6 +2006,7 @@ static const struct cfg_key cfg_vhost_keys[] = {
 	  .def = CTL_VHOST_CLIENT },
 	{ K("queues", CFG_INT), FIELD(struct ctl_vhost_port, queues), .min = 1, .max = 16,
 	  .def = 1 },
+	{ K("mtu", CFG_INT), FIELD(struct ctl_vhost_port, mtu), .min = 68, .max = 9600, .def = 1500 },
 	{ K("vm", CFG_STR), FIELD(struct ctl_vhost_port, vm) },
 };
 static const struct cfg_table cfg_vhost = TABLE("vhost port", cfg_vhost_keys, NULL);

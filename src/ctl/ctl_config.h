@@ -79,6 +79,7 @@ struct ctl_vhost_port {
 	char socket[CTL_PATH_MAX];
 	enum ctl_vhost_mode mode;
 	unsigned queues;
+	unsigned mtu;                   /* the guest's L3 MTU: QEMU's host_mtu must match */
 	char vm[CTL_NAME_MAX];          /* name of the VM attached, informative */
 	const char *file; int line, col;
 };

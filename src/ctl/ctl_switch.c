@@ -99,6 +99,23 @@ empty_like(const struct ctl_config *cfg)
 	return e;
 }
 
+/* Bytes of frame one mbuf holds: a whole frame of the largest MTU
+ * configured, so jumbo frames from the underlay fit one buffer (what
+ * net_af_packet needs: it copies each frame into a single mbuf).  Vhost
+ * ports added later with a larger MTU get chained buffers. */
+static uint16_t
+mbuf_data_room(const struct ctl_config *cfg)
+{
+	unsigned mtu = 1500;
+
+	for (unsigned i = 0; i < cfg->n_phys; i++)
+		mtu = RTE_MAX(mtu, cfg->phys[i].mtu);
+	for (unsigned i = 0; i < cfg->n_vhost; i++)
+		mtu = RTE_MAX(mtu, cfg->vhost[i].mtu);
+	/* + Ethernet, a VLAN tag and slack, in 1 KiB steps: 2048 for 1500, 9216 for 9000 */
+	return RTE_ALIGN_CEIL(mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN + 32, 1024);
+}
+
 static const struct ctl_notify_hooks notify_hooks = {
 	.moved = ctl_pservice_hint_moved,
 	.stale_policy = ctl_pservice_hint_stale_policy,
@@ -161,11 +178,11 @@ ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 				RTE_CACHE_LINE_SIZE);
 	dp.pool = rte_pktmbuf_pool_create("dp_pool", cfg->workers.mbufs, 256,
 		RTE_ALIGN(sizeof(struct dp_meta), RTE_MBUF_PRIV_ALIGN),
-		RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+		RTE_PKTMBUF_HEADROOM + mbuf_data_room(cfg), rte_socket_id());
 	dp.punt = rte_ring_create("dp_punt", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	if (dp.lcores == NULL || dp.pool == NULL || dp.punt == NULL) {
-		snprintf(err, errlen, "cannot allocate packet memory (%u mbufs): %s",
-			 cfg->workers.mbufs, rte_strerror(rte_errno));
+		snprintf(err, errlen, "cannot allocate packet memory (%u mbufs of %u bytes): %s",
+			 cfg->workers.mbufs, mbuf_data_room(cfg), rte_strerror(rte_errno));
 		ret = -ENOMEM;
 		goto fail;
 	}

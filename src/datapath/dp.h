@@ -80,12 +80,14 @@ struct dp_port {
 	uint32_t ip;                  /* underlay address, network order */
 	uint8_t prefix_len;
 	uint32_t gateway;             /* network order, 0 = none */
-	uint16_t mtu;                 /* underlay L3 MTU */
+	uint16_t mtu;                 /* L3 MTU: underlay (physical), guest (vhost) */
 	struct rte_ring *inject;      /* frames from the control thread; owner worker sends them */
 	/* vhost only */
 	char socket[CTL_PATH_MAX];
 	enum ctl_vhost_mode mode;
 	uint32_t txq_enabled;         /* ctl only: queues the guest has enabled */
+	uint16_t guest_mtu;           /* ctl only: MTU QEMU advertises to the guest, 0 = none */
+	bool guest_mtu_known;         /* ctl only: guest_mtu read since the guest connected */
 	/* dp: ro, ctl: rw (republished on vhost queue state changes) */
 	struct dp_txq_map *_Atomic txq_map;
 	/* dp: rw under the lock, only when txq_map->shared */
@@ -200,6 +202,9 @@ struct dp_lcore {
 	uint64_t busy_cycles;         /* TSC cycles of iterations that had work */
 	uint64_t idle_sleeps;
 	uint64_t punted;              /* frames handed to the control thread */
+	uint64_t icmp_frag_needed;    /* ICMP fragmentation-needed answers sent (dp_icmp.c) */
+	uint64_t icmp_limited;        /* ... and those not sent: over the rate */
+	uint64_t icmp_tsc;            /* dp_icmp.c rate limiter */
 	uint64_t drops[DP_DROP_MAX];
 	struct dp_port_counters port[DP_MAX_PORTS];
 	uint64_t svc[SVC_MAX_PROFILES][DP_SVC_COUNT_MAX]; /* frames matched, by profile slot */

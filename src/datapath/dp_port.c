@@ -12,6 +12,7 @@
 #include <rte_ethdev.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
+#include <rte_vhost.h>
 
 #include "dp.h"
 #include "dp_flow.h"
@@ -258,7 +259,7 @@ dp_port_create_vhost(const struct ctl_vhost_port *cfg, uint16_t index)
 	snprintf(p->socket, sizeof(p->socket), "%s", cfg->socket);
 	p->mode = cfg->mode;
 	p->n_rxq = cfg->queues;
-	p->mtu = 1500;
+	p->mtu = cfg->mtu;
 	for (unsigned q = 0; q < DP_MAX_QUEUES; q++)
 		rte_spinlock_init(&p->txq_lock[q]);
 	/* Client mode reconnects on its own: QEMU may restart, or we may. */
@@ -292,6 +293,31 @@ dp_port_destroy(struct dp_port *p)
 	rte_free(p);
 }
 
+/* QEMU tells the backend the MTU it advertises to the guest (host_mtu,
+ * VHOST_USER_NET_SET_MTU); a guest told something else than this port
+ * is configured for sends frames the overlay may not carry. */
+static void
+vhost_check_mtu(struct dp_port *p)
+{
+	int vid = rte_eth_vhost_get_vid_from_port_id(p->eth_port);
+	uint16_t mtu = 0;
+	int ret = vid < 0 ? -ENODEV : rte_vhost_get_mtu(vid, &mtu);
+
+	if (ret == -EAGAIN || ret == -ENODEV)
+		return;            /* the device is not ready yet: ask again next time */
+	if (ret != 0)
+		mtu = 0;           /* no host_mtu in QEMU (-ENOTSUP): the guest assumes 1500 */
+	p->guest_mtu_known = true;
+	if (mtu == p->guest_mtu)
+		return;
+	p->guest_mtu = mtu;
+	if (mtu != p->mtu && !(mtu == 0 && p->mtu == 1500))
+		LOG(WARNING, "%s: the guest is told MTU %u (QEMU host_mtu), the port is "
+		    "configured for %u", p->name, mtu ? mtu : 1500, p->mtu);
+	else
+		LOG(INFO, "%s: guest MTU %u", p->name, mtu ? mtu : 1500);
+}
+
 void
 dp_vhost_poll_events(struct dp_port *p, unsigned n_workers)
 {
@@ -309,4 +335,8 @@ dp_vhost_poll_events(struct dp_port *p, unsigned n_workers)
 	}
 	if (changed)
 		publish_txq_map(p, p->txq_enabled, n_workers);
+	if (p->txq_enabled == 0)
+		p->guest_mtu_known = false;   /* a new connection may bring another MTU */
+	else if (!p->guest_mtu_known)
+		vhost_check_mtu(p);
 }

@@ -10,6 +10,7 @@
 #include <rte_vxlan.h>
 
 #include "dp.h"
+#include "dp_icmp.h"
 #include "dp_trace.h"
 
 #define OUTER_L3_LEN (sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) + \
@@ -73,6 +74,7 @@ dp_vxlan_encap_one(struct dp_lcore *c, struct rte_mbuf *m, uint16_t tunnel)
 			 "outer headers exceed its MTU %u", dp_meta(m)->vni,
 			 dp_trace_ip4(c->trace, t->dst_ip), p->name, inner_len, OUTER_L3_LEN,
 			 p->mtu);
+		dp_icmp_frag_needed(c, m, p->mtu - OUTER_L3_LEN - sizeof(struct rte_ether_hdr));
 		dp_drop(c, m, DP_DROP_MTU_EXCEEDED);
 		return;
 	}

@@ -394,6 +394,8 @@ vs_wait_cmd() {
 # switch configuration: one worker on lcore 1, control socket and state in
 # $VS_TMP, one physical port (af_packet on IFNAME) with underlay IP/24.
 # Append the rest (vhost_ports, networks, ...) to FILE.
+# VS_UL_MTU: the underlay MTU (default 1550); VS_UL_DEVARGS: more af_packet
+# devargs (jumbo frames need framesz=, docs/qemu.md).
 vs_switch_yaml() {
 	local file=${1:?vs_switch_yaml FILE HOST IP IFNAME} host=${2:?} ip=${3:?} ifn=${4:?}
 	cat > "$file" <<EOF
@@ -413,10 +415,10 @@ control:
   state_dir: $VS_TMP/state-$host
 physical_ports:
   - name: underlay0
-    devargs: net_af_packet_$host$VS_SUFFIX,iface=$ifn
+    devargs: net_af_packet_$host$VS_SUFFIX,iface=$ifn${VS_UL_DEVARGS:+,$VS_UL_DEVARGS}
     rx_queues: 1
     ip: $ip/24
-    mtu: 1550
+    mtu: ${VS_UL_MTU:-1550}
 EOF
 }
 

@@ -542,7 +542,7 @@ static void test_unknown_keys(void)
 		"gateway, mtu)");
 	EXPECT_ERR(
 		W "vhost_ports:\n  - {name: v, sock: /x}\n", "t.yaml:4:15:",
-		"unknown key 'sock' in vhost port (expected one of: name, socket, mode, queues, vm)");
+		"unknown key 'sock' in vhost port (expected one of: name, socket, mode, queues, mtu, vm)");
 	EXPECT_ERR(W "virtual_networks:\n  - {name: n, vni: 1, subnet: []}\n", "t.yaml:4:23:",
 		   "unknown key 'subnet' in virtual network");
 	EXPECT_ERR(

@@ -292,7 +292,8 @@ static void test_validate_accepts_loaded(void)
 	CU_ASSERT_EQUAL(ctl_config_validate(def, err, sizeof(err)), 0);
 	/* An element added in memory has no position: that is fine. */
 	def->vhost[def->n_vhost] = (struct ctl_vhost_port){ .name = "new", .socket = "/tmp/new",
-							    .mode = CTL_VHOST_CLIENT, .queues = 1 };
+							    .mode = CTL_VHOST_CLIENT, .queues = 1,
+							    .mtu = 1500 };
 	def->n_vhost++;
 	CU_ASSERT_EQUAL(ctl_config_validate(def, err, sizeof(err)), 0);
 	/* Persistence off. */

@@ -215,6 +215,30 @@ is_frame(const struct rte_mbuf *m, const struct env_frame *f)
 	return env_mbuf_equal(m, f->b, f->len, 0, 0);
 }
 
+/* True when @m is ICMP "fragmentation needed" (next-hop MTU @mtu) to
+ * the sender of @orig, from @orig's destination (MAC @from), quoting
+ * the start of @orig's IPv4 packet; checksums valid. */
+static bool
+is_frag_needed(const struct rte_mbuf *m, const struct env_frame *orig, const char *from,
+	       uint16_t mtu)
+{
+	const uint8_t *o = orig->b, *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct rte_ipv4_hdr *ip = (const void *)(p + O_IP);
+	struct rte_ether_addr a;
+	size_t quote = m->pkt_len - 14 - 20 - 8;
+
+	rte_ether_unformat_addr(from, &a);
+	return m->nb_segs == 1 && m->pkt_len <= 14 + 576 && quote >= 28 &&
+	       memcmp(p, o + 6, 6) == 0 && memcmp(p + 6, &a, 6) == 0 &&
+	       p[12] == 0x08 && p[13] == 0x00 && rte_ipv4_cksum(ip) == 0 &&
+	       ip->next_proto_id == IPPROTO_ICMP &&
+	       memcmp(&ip->src_addr, o + O_IP + 16, 4) == 0 &&
+	       memcmp(&ip->dst_addr, o + O_IP + 12, 4) == 0 &&
+	       p[34] == 3 && p[35] == 4 && ((p[40] << 8) | p[41]) == mtu &&
+	       rte_raw_cksum(p + 34, m->pkt_len - 34) == 0xffff &&
+	       memcmp(p + 42, o + O_IP, quote) == 0;
+}
+
 static bool
 outer_dst_is(const struct rte_mbuf *m, const char *ip)
 {
@@ -438,10 +462,46 @@ test_encap_beyond_underlay_mtu_dropped(void)
 	env_tx_clear();
 	env_ctx_reset();
 
-	/* one byte more does not */
+	/* one byte more does not; the sender (DF set) learns the MTU it can use */
 	icmp_frame(&f, REM_MAC, VM1_MAC, VM1_IP, REM_IP, 8, 1465 - 42);
 	input_frame(VM1, &f);
+	CU_ASSERT_EQUAL(env_ctx->drops[DP_DROP_MTU_EXCEEDED], 1);
+	CU_ASSERT_EQUAL(env_tx_count(PHYS), 0);
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(VM1), 1);
+	CU_ASSERT(is_frag_needed(env_tx_pkt(VM1, 0), &f, REM_MAC, 1450));
+	CU_ASSERT_EQUAL(env_ctx->icmp_frag_needed, 1);
+}
+
+/* Without DF the sender asked for no ICMP: the frame is only dropped. */
+static void
+test_encap_beyond_mtu_without_df_dropped_silently(void)
+{
+	struct env_frame f;
+	struct rte_ipv4_hdr *ip;
+
+	icmp_frame(&f, REM_MAC, VM1_MAC, VM1_IP, REM_IP, 8, 1465 - 42);
+	ip = (struct rte_ipv4_hdr *)(f.b + O_IP);
+	ip->fragment_offset = 0;
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	input_frame(VM1, &f);
 	CU_ASSERT(dropped(1, DP_DROP_MTU_EXCEEDED, VM1));
+	CU_ASSERT_EQUAL(env_ctx->icmp_frag_needed, 0);
+}
+
+/* A flood of oversized frames gets at most 100 answers a second per worker. */
+static void
+test_frag_needed_answers_are_rate_limited(void)
+{
+	struct env_frame f;
+
+	icmp_frame(&f, REM_MAC, VM1_MAC, VM1_IP, REM_IP, 8, 2000);
+	for (unsigned i = 0; i < 300; i++)
+		input_frame(VM1, &f);
+	CU_ASSERT_EQUAL(env_ctx->drops[DP_DROP_MTU_EXCEEDED], 300);
+	CU_ASSERT(env_tx_count(VM1) >= 1 && env_tx_count(VM1) <= 100);
+	CU_ASSERT_EQUAL(env_ctx->icmp_frag_needed + env_ctx->icmp_limited, 300);
+	env_tx_clear();
 }
 
 static void
@@ -1635,6 +1695,10 @@ main(int argc, char **argv)
 		{ "encap: echo to remote VM, byte for byte", test_encap_echo_to_remote_vm_byte_for_byte },
 		{ "encap: outer source port follows the inner flow", test_encap_source_port_follows_inner_flow },
 		{ "encap: beyond underlay MTU dropped", test_encap_beyond_underlay_mtu_dropped },
+		{ "encap: beyond MTU without DF dropped silently",
+		  test_encap_beyond_mtu_without_df_dropped_silently },
+		{ "encap: fragmentation-needed answers rate-limited",
+		  test_frag_needed_answers_are_rate_limited },
 		{ "encap: unresolved next hop dropped", test_encap_to_unresolved_next_hop_dropped },
 		{ "encap: no tunnel dropped", test_encap_without_tunnel_dropped },
 		{ "decap: inner frame delivered byte for byte", test_decap_delivers_inner_frame_byte_for_byte },
