@@ -15,14 +15,17 @@
 #include <string.h>
 #include <strings.h>
 
+#include <rte_cycles.h>
 #include <rte_log.h>
 
 #include "ctl_model_json.h"
+#include "ctl_ports.h"
 #include "ctl_pservice.h"
 #include "ctl_resolve.h"
 #include "ctl_switch.h"
 #include "ctl_underlay.h"
 #include "dp.h"
+#include "dp_port.h"
 #include "ps_etcd.h"
 
 RTE_LOG_REGISTER_SUFFIX(ps_logtype, pservice, INFO);
@@ -39,6 +42,9 @@ static struct {
 	json_t *published;      /* our leased keys -> value text */
 	json_t *offered;        /* keys of configured objects offered to etcd */
 	bool dirty;             /* kv changed since the model was last merged */
+	uint64_t remerge_at;    /* TSC: merge again then (a claim held back), 0 = no */
+	uint64_t claimed_tsc;   /* TSC of the last claim over another host's key */
+	uint64_t claims;        /* keys taken over from another host (migrations) */
 	bool synced;            /* a snapshot arrived */
 	uint32_t my_teps[CTL_MAX_PHYS];
 	unsigned n_my_teps;
@@ -196,6 +202,24 @@ is_my_tep(uint32_t tep)
 		if (ps.my_teps[i] == tep)
 			return true;
 	return false;
+}
+
+/* A guest runs on vhost port @name here. */
+static bool
+port_active(const char *name)
+{
+	int idx = ctl_port_find(name);
+	const struct dp_port *p = idx >= 0 ? dp_port_get(idx) : NULL;
+
+	return p != NULL && dp_vhost_active(p);
+}
+
+/* Our endpoint @e may yield to etcd's copy: local, from our configuration,
+ * and its guest does not run here (not yet, or not any more). */
+static bool
+may_yield(const struct ctl_endpoint *e)
+{
+	return e->where == CTL_EP_LOCAL && e->origin == CTL_FROM_CONFIG && !port_active(e->port);
 }
 
 /* Grow-able copy of one object array of a configuration. */
@@ -358,7 +382,7 @@ merge_kind(struct merge *m, const char *pfx)
 			p.revision = rev;
 			arr_put(&m->policies, &p);
 		} else if (strcmp(pfx, "endpoints/") == 0) {
-			struct ctl_endpoint ep;
+			struct ctl_endpoint ep, *mine;
 			const struct ctl_vnet *nv;
 			unsigned g = 0;
 
@@ -384,9 +408,11 @@ merge_kind(struct merge *m, const char *pfx)
 					goto bad;
 				}
 			}
-			if (arr_find(&m->eps, ep.name) != NULL)
+			mine = arr_find(&m->eps, ep.name);
+			if (mine != NULL && (!may_yield(mine) || strcmp(mine->vnet, ep.vnet) != 0 ||
+					     memcmp(mine->mac, ep.mac, 6) != 0))
 				continue;    /* the configuration's own endpoint of that name wins */
-			for (unsigned i = 0; i < m->eps.n; i++) {
+			for (unsigned i = 0; mine == NULL && i < m->eps.n; i++) {
 				const struct ctl_endpoint *o = (const struct ctl_endpoint *)m->eps.items + i;
 				const struct ctl_vnet *ov = arr_find(&m->vnets, o->vnet);
 
@@ -402,6 +428,12 @@ merge_kind(struct merge *m, const char *pfx)
 					memmove(ep.groups[g++], ep.groups[i], CTL_NAME_MAX);
 			ep.n_groups = g;
 			ep.revision = rev;
+			if (mine != NULL) {
+				/* its guest runs behind that TEP now: a migrated VM */
+				ep.revision = RTE_MAX(rev, mine->revision + 1);
+				*mine = ep;
+				continue;
+			}
 			arr_put(&m->eps, &ep);
 		}
 		continue;
@@ -546,7 +578,7 @@ publish_local(const struct ctl_config *cur)
 		json_t *j;
 
 		if (e->where != CTL_EP_LOCAL || e->origin != CTL_FROM_CONFIG)
-			continue;
+			continue;    /* those that yielded (may_yield()) are remote now */
 		endpoint_key(cur, e, k, sizeof(k));
 		j = ctl_endpoint_to_json(e, ps.my_teps[0]);
 		text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
@@ -558,9 +590,31 @@ publish_local(const struct ctl_config *cur)
 	}
 	json_object_foreach(now, key, v) {
 		json_t *old = json_object_get(ps.published, key);
+		json_t *there = json_object_get(json_object_get(ps.kv, key), "v");
+		json_t *mine = json_loads(json_string_value(v), 0, NULL);
+		const char *tep_there = json_string_value(json_object_get(there, "tep"));
+		const char *tep_mine = json_string_value(json_object_get(mine, "tep"));
+		bool taken = tep_there != NULL && tep_mine != NULL && strcmp(tep_there, tep_mine) != 0;
 
-		if (old != NULL && json_equal(old, v))
+		json_decref(mine);
+		if (old != NULL && json_equal(old, v) && !taken)
 			continue;
+		if (taken) {
+			/* Another host holds the key, and the guest runs here: claim it.
+			 * Two hosts that both run it would take turns: not faster
+			 * than twice a second, and said. */
+			uint64_t now_tsc = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+
+			if (now_tsc - ps.claimed_tsc < hz / 2) {
+				ps.remerge_at = ps.claimed_tsc + hz / 2;
+				LOG(WARNING, "%s: claimed by another host again; is the VM running "
+				    "on two hosts?", key);
+				continue;
+			}
+			ps.claimed_tsc = now_tsc;
+			ps.claims++;
+			LOG(INFO, "%s: claimed from another host: the guest runs here", key);
+		}
 		if (ps_etcd_put_leased(ps.etcd, key, json_string_value(v), write_done,
 				       strdup(key)) < 0)
 			ps.write_failed++;
@@ -646,11 +700,25 @@ ctl_pservice_applied(const struct ctl_config *prev, struct ctl_config *running)
 }
 
 void
+ctl_pservice_port_activity(const char *port, bool active)
+{
+	if (ps.backend != CTL_BACKEND_ETCD)
+		return;
+	LOG(INFO, "port %s: guest %s: re-merging the policy service's endpoints", port,
+	    active ? "running here" : "gone");
+	ps.dirty = true;   /* merged, applied and published at the next poll */
+}
+
+void
 ctl_pservice_poll(void)
 {
 	if (ps.etcd == NULL)
 		return;
 	ps_etcd_poll(ps.etcd);
+	if (ps.remerge_at != 0 && rte_get_tsc_cycles() >= ps.remerge_at) {
+		ps.remerge_at = 0;
+		ps.dirty = true;
+	}
 	if (ps.dirty) {
 		ps.dirty = false;
 		if (ctl_switch_service_changed() < 0)
@@ -821,6 +889,7 @@ ctl_pservice_status(void)
 
 	if (j == NULL)
 		return NULL;
+	json_object_set_new(j, "claims", json_integer((json_int_t)ps.claims));
 	if (ps.etcd != NULL) {
 		json_object_set_new(j, "etcd", ps_etcd_status(ps.etcd));
 		json_object_set_new(j, "health", json_string(ps_etcd_degraded(ps.etcd) ?

@@ -49,4 +49,11 @@ json_t *ctl_pservice_status(void);
 /* Fault injection: cut / restore the etcd watch.  -ENOTSUP without etcd. */
 int ctl_pservice_watch_pause(bool paused);
 
+/* A guest started (@active) or stopped running on vhost port @port.
+ * With etcd, a local endpoint is published only while its guest runs
+ * here, and one whose guest does not run here yields to where etcd says
+ * it runs: a live-migrated VM's new host claims it when the guest starts
+ * there, and the old host lets go (docs/policy.md). */
+void ctl_pservice_port_activity(const char *port, bool active);
+
 #endif

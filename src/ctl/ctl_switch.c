@@ -376,8 +376,8 @@ ctl_switch_poll(void)
 	for (unsigned i = 0; i < ctl_port_slots(); i++) {
 		struct dp_port *p = dp_port_get(i);
 
-		if (p != NULL && p->kind == DP_PORT_VHOST)
-			dp_vhost_poll_events(p, dp.n_workers);
+		if (p != NULL && p->kind == DP_PORT_VHOST && dp_vhost_poll_events(p, dp.n_workers))
+			ctl_pservice_port_activity(p->name, dp_vhost_active(p));
 	}
 	pol_tables_reclaim();
 }

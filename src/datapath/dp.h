@@ -88,6 +88,7 @@ struct dp_port {
 	uint32_t txq_enabled;         /* ctl only: queues the guest has enabled */
 	uint16_t guest_mtu;           /* ctl only: MTU QEMU advertises to the guest, 0 = none */
 	bool guest_mtu_known;         /* ctl only: guest_mtu read since the guest connected */
+	bool active;                  /* ctl only: a guest runs here (link up, queues enabled) */
 	/* dp: ro, ctl: rw (republished on vhost queue state changes) */
 	struct dp_txq_map *_Atomic txq_map;
 	/* dp: rw under the lock, only when txq_map->shared */

@@ -318,11 +318,11 @@ vhost_check_mtu(struct dp_port *p)
 		LOG(INFO, "%s: guest MTU %u", p->name, mtu ? mtu : 1500);
 }
 
-void
+bool
 dp_vhost_poll_events(struct dp_port *p, unsigned n_workers)
 {
 	struct rte_eth_vhost_queue_event ev;
-	bool changed = false;
+	bool changed = false, was_active = p->active;
 
 	while (rte_eth_vhost_get_queue_event(p->eth_port, &ev) == 0) {
 		if (ev.rx || ev.queue_id >= p->n_txq)
@@ -335,8 +335,12 @@ dp_vhost_poll_events(struct dp_port *p, unsigned n_workers)
 	}
 	if (changed)
 		publish_txq_map(p, p->txq_enabled, n_workers);
-	if (p->txq_enabled == 0)
+	/* A device stopped (QEMU stops it when its VM stops, e.g. after a
+	 * migration) reports no queue events: its link goes down. */
+	p->active = p->txq_enabled != 0 && p->ops->link_up(p);
+	if (!p->active)
 		p->guest_mtu_known = false;   /* a new connection may bring another MTU */
 	else if (!p->guest_mtu_known)
 		vhost_check_mtu(p);
+	return was_active != p->active;
 }

@@ -11,6 +11,15 @@ struct dp_port *dp_port_create_vhost(const struct ctl_vhost_port *cfg, uint16_t 
 /* Close and remove the device; NULL is fine.  Unpublish it first. */
 void dp_port_destroy(struct dp_port *p);
 /* Follow a vhost port's guest enabling/disabling its queues. */
-void dp_vhost_poll_events(struct dp_port *p, unsigned n_workers);
+/* Act on the guest's queue changes.  True when the guest started or
+ * stopped running on @p (its first queue enabled, its last disabled). */
+bool dp_vhost_poll_events(struct dp_port *p, unsigned n_workers);
+
+/* A guest runs on vhost port @p: its driver has queues enabled. */
+static inline bool
+dp_vhost_active(const struct dp_port *p)
+{
+	return p->kind == DP_PORT_VHOST && p->active;
+}
 
 #endif
