@@ -45,6 +45,7 @@
 /* Lists whose sequence node is remembered for errors found by cross-checks. */
 enum cfg_slot {
 	CFG_S_PHYS, CFG_S_VHOST, CFG_S_VNET, CFG_S_EP, CFG_S_TENANT, CFG_S_GROUP, CFG_S_POLICY,
+	CFG_S_NEIGH,   /* a physical port's neighbors: checked by the port, never cross-checked */
 	CFG_S_COUNT
 };
 
@@ -356,7 +357,7 @@ static struct cfg_at cfg_key_at(const struct cfg_at *obj, yaml_node_t **vals, un
 static const char *const cfg_slot_what[CFG_S_COUNT] = {
 	[CFG_S_PHYS] = "physical port", [CFG_S_VHOST] = "vhost port",
 	[CFG_S_VNET] = "virtual network", [CFG_S_EP] = "endpoint", [CFG_S_TENANT] = "tenant",
-	[CFG_S_GROUP] = "group", [CFG_S_POLICY] = "policy",
+	[CFG_S_GROUP] = "group", [CFG_S_POLICY] = "policy", [CFG_S_NEIGH] = "neighbor",
 };
 
 static const char *cfg_elem_name(const struct ctl_config *cfg, enum cfg_slot slot, size_t i)
@@ -1668,7 +1669,7 @@ static int cfg_check_obj(struct cfg_ctx *c, const struct cfg_table *t, void *obj
 /* ---- per-object checks ------------------------------------------------- */
 
 enum { W_LCORES, W_IDLE, W_MBUFS };
-enum { PP_NAME, PP_DEVARGS, PP_RXQ, PP_IP, PP_GW, PP_MTU };
+enum { PP_NAME, PP_DEVARGS, PP_RXQ, PP_IP, PP_GW, PP_MTU, PP_NEIGH };
 enum { EP_NAME, EP_MAC, EP_IPS, EP_VNET, EP_PORT, EP_TEP, EP_GROUPS };
 
 static int cfg_check_workers(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
@@ -1687,6 +1688,48 @@ static int cfg_check_workers(struct cfg_ctx *c, const struct cfg_at *at, yaml_no
 	return 0;
 }
 
+/* The neighbor is named by its address in messages and in `show`. */
+static int cfg_check_neighbor(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+			      void *obj)
+{
+	struct ctl_neighbor *n = obj;
+
+	(void)c, (void)at;
+	if (vals != NULL)   /* parsing; an object built in memory keeps its name */
+		cfg_v4_str(n->ip, n->name);
+	return 0;
+}
+
+/* Static neighbors are next hops: on the port's subnet, not the port
+ * itself, each address once. */
+static int cfg_check_neighbors(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
+			       const struct ctl_phys_port *p)
+{
+	uint32_t mask = cfg_v4_mask(p->prefix_len);
+	struct cfg_at list = cfg_key_at(at, vals, PP_NEIGH);
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	cfg_v4_str(p->ip, b);
+	for (unsigned i = 0; i < p->n_neighbors && i < CTL_MAX_NEIGHBORS; i++) {
+		uint32_t ip = p->neighbors[i].ip;
+		struct cfg_at item = cfg_at_item(c, &list, i);
+		yaml_node_t *v = item.node ? cfg_get(c, item.node, "ip") : NULL;
+
+		if (v != NULL)
+			item.node = v;
+		cfg_v4_str(ip, a);
+		if ((ntohl(ip) & mask) != (ntohl(p->ip) & mask))
+			return cfg_report(c, &item, "neighbors: %s is not inside %s/%u", a, b,
+					  p->prefix_len);
+		if (ip == p->ip)
+			return cfg_report(c, &item, "neighbors: %s is the port's own address", a);
+		for (unsigned j = 0; j < i; j++)
+			if (p->neighbors[j].ip == ip)
+				return cfg_report(c, &item, "neighbors: %s is listed twice", a);
+	}
+	return 0;
+}
+
 static int cfg_check_phys(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_t **vals,
 			  void *obj)
 {
@@ -1694,10 +1737,11 @@ static int cfg_check_phys(struct cfg_ctx *c, const struct cfg_at *at, yaml_node_
 	uint32_t mask = cfg_v4_mask(p->prefix_len), ip = ntohl(p->ip), gw = ntohl(p->gateway);
 	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 	struct cfg_at g = cfg_key_at(at, vals, PP_GW);
+	int rc = cfg_check_neighbors(c, at, vals, p);
 
 	/* 0.0.0.0 is no unicast address: only an absent gateway reads as 0. */
-	if (p->gateway == 0)
-		return 0;
+	if (rc || p->gateway == 0)
+		return rc;
 	cfg_v4_str(p->gateway, a);
 	cfg_v4_str(p->ip, b);
 	if ((gw & mask) != (ip & mask))
@@ -1982,6 +2026,15 @@ static const struct cfg_key cfg_vxlan_keys[] = {
 };
 static const struct cfg_table cfg_vxlan = TABLE("vxlan", cfg_vxlan_keys, NULL);
 
+static const struct cfg_key cfg_neigh_keys[] = {
+	{ K("ip", CFG_IPV4), FIELD(struct ctl_neighbor, ip), .required = true },
+	{ K("mac", CFG_MAC), FIELD(struct ctl_neighbor, mac), .required = true },
+};
+static const struct cfg_table cfg_neigh = TABLE("neighbor", cfg_neigh_keys, cfg_check_neighbor);
+static const struct cfg_list cfg_neigh_list = {
+	.elem = &cfg_neigh, .slot = CFG_S_NEIGH, LOC(struct ctl_neighbor),
+};
+
 static const struct cfg_key cfg_phys_keys[] = {
 	[PP_NAME] = { NAME(struct ctl_phys_port) },
 	[PP_DEVARGS] = { K("devargs", CFG_STR), FIELD(struct ctl_phys_port, devargs), .min = 1,
@@ -1993,6 +2046,8 @@ static const struct cfg_key cfg_phys_keys[] = {
 	[PP_GW] = { K("gateway", CFG_IPV4), FIELD(struct ctl_phys_port, gateway) },
 	[PP_MTU] = { K("mtu", CFG_INT), FIELD(struct ctl_phys_port, mtu), .min = 576, .max = 9600,
 		     .def = 1500 },
+	[PP_NEIGH] = { K("neighbors", CFG_LIST), ITEMS(struct ctl_phys_port, neighbors, n_neighbors),
+		       .sub = &cfg_neigh_list },
 };
 static const struct cfg_table cfg_phys = TABLE("physical port", cfg_phys_keys, cfg_check_phys);
 static const struct cfg_list cfg_phys_list = {
@@ -2996,8 +3051,11 @@ void ctl_config_free(struct ctl_config *cfg)
 /* Element positions name the file their configuration came from. */
 static void cfg_set_file(struct ctl_config *cfg)
 {
-	for (unsigned i = 0; i < cfg->n_phys && i < CTL_MAX_PHYS; i++)
+	for (unsigned i = 0; i < cfg->n_phys && i < CTL_MAX_PHYS; i++) {
 		cfg->phys[i].file = cfg->file;
+		for (unsigned j = 0; j < cfg->phys[i].n_neighbors && j < CTL_MAX_NEIGHBORS; j++)
+			cfg->phys[i].neighbors[j].file = cfg->file;
+	}
 	for (unsigned i = 0; i < cfg->n_vhost && i < CTL_MAX_VHOST; i++)
 		cfg->vhost[i].file = cfg->file;
 	for (unsigned i = 0; i < cfg->n_vnets; i++)

@@ -16,6 +16,7 @@
 #define CTL_DEVARGS_MAX 256
 #define CTL_MAX_WORKERS 16
 #define CTL_MAX_PHYS 4
+#define CTL_MAX_NEIGHBORS 16  /* static next hops per physical port */
 #define CTL_MAX_VHOST 64
 #define CTL_MAX_VNETS 1024
 #define CTL_MAX_EP_IPS 4      /* addresses per endpoint */
@@ -58,6 +59,15 @@ struct ctl_workers {
 	unsigned mbufs;                     /* mbufs in the packet pool */
 };
 
+/* A next hop whose MAC is configured: never resolved by ARP, never expires
+ * (OVS's tnl/neigh/set), for underlays where nothing answers ARP. */
+struct ctl_neighbor {
+	uint32_t ip;                    /* next hop IPv4, network order */
+	uint8_t mac[6];
+	char name[CTL_NAME_MAX];        /* the IP as text, names it in messages */
+	const char *file; int line, col;
+};
+
 struct ctl_phys_port {
 	char name[CTL_NAME_MAX];
 	char devargs[CTL_DEVARGS_MAX];  /* DPDK devargs, e.g. net_af_packet0,iface=v0 */
@@ -66,6 +76,8 @@ struct ctl_phys_port {
 	uint8_t prefix_len;
 	uint32_t gateway;               /* next hop off-subnet, network order; 0 = none */
 	unsigned mtu;                   /* underlay L3 MTU */
+	unsigned n_neighbors;           /* static next hops, inside the port's subnet */
+	struct ctl_neighbor neighbors[CTL_MAX_NEIGHBORS];
 	const char *file; int line, col; /* where it was declared, for errors */
 };
 

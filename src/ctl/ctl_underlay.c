@@ -15,6 +15,7 @@
 #include <rte_udp.h>
 
 #include "ctl_notify.h"
+#include "ctl_switch.h"
 #include "ctl_underlay.h"
 #include "dp.h"
 
@@ -31,6 +32,7 @@ struct tunnel_slot {
 	uint32_t refs;
 	struct pol_tunnel t;       /* the copy last published */
 	uint64_t next_arp;         /* TSC deadline of the next ARP request */
+	bool fixed;                /* next hop MAC from physical_ports[].neighbors */
 };
 
 static struct tunnel_slot slots[POL_MAX_TUNNELS];
@@ -68,6 +70,42 @@ route(uint32_t tep, uint32_t *nh)
 	return gw;
 }
 
+/* The MAC configured for next hop @nh on @p (physical_ports[].neighbors),
+ * or NULL.  Read from the running configuration: it is not set yet while
+ * ctl_switch_start() applies the first one, so the scan of slots[] looks
+ * again before it would ever send an ARP request. */
+static const uint8_t *
+static_mac(const struct dp_port *p, uint32_t nh)
+{
+	const struct ctl_config *cfg = ctl_switch_base_config();
+
+	for (unsigned i = 0; cfg != NULL && i < cfg->n_phys; i++) {
+		const struct ctl_phys_port *pp = &cfg->phys[i];
+
+		if (strcmp(pp->name, p->name) != 0)
+			continue;
+		for (unsigned j = 0; j < pp->n_neighbors; j++)
+			if (pp->neighbors[j].ip == nh)
+				return pp->neighbors[j].mac;
+	}
+	return NULL;
+}
+
+/* Pin @s to its configured next hop MAC, if any.  Returns whether it did. */
+static bool
+pin_static(struct tunnel_slot *s, const struct dp_port *p)
+{
+	const uint8_t *mac = static_mac(p, s->t.nh_ip);
+
+	if (mac == NULL)
+		return false;
+	memcpy(s->t.dst_mac.addr_bytes, mac, RTE_ETHER_ADDR_LEN);
+	s->t.resolved = true;
+	s->fixed = true;
+	s->next_arp = UINT64_MAX;   /* never asked, never expires */
+	return true;
+}
+
 bool
 ctl_tunnel_reachable(uint32_t tep)
 {
@@ -82,6 +120,7 @@ ctl_tunnel_acquire(uint32_t tep)
 	int free_slot = -1;
 	struct dp_port *p;
 	uint32_t nh;
+	bool fixed;
 
 	for (int i = 0; i < POL_MAX_TUNNELS; i++) {
 		if (slots[i].refs && slots[i].t.dst_ip == tep) {
@@ -102,8 +141,9 @@ ctl_tunnel_acquire(uint32_t tep)
 		.dst_ip = tep, .src_ip = p->ip, .nh_ip = nh, .port = p->index,
 		.src_mac = p->mac,
 	};
+	fixed = pin_static(&slots[free_slot], p);
 	/* Reuse a MAC another tunnel already learnt for the same next hop. */
-	for (int i = 0; i < POL_MAX_TUNNELS; i++)
+	for (int i = 0; !fixed && i < POL_MAX_TUNNELS; i++)
 		if (i != free_slot && slots[i].refs && slots[i].t.resolved &&
 		    slots[i].t.nh_ip == nh && slots[i].t.port == p->index) {
 			slots[free_slot].t.dst_mac = slots[i].t.dst_mac;
@@ -181,7 +221,7 @@ learn(uint16_t port, uint32_t ip, const struct rte_ether_addr *mac)
 	for (int i = 0; i < POL_MAX_TUNNELS; i++) {
 		struct tunnel_slot *s = &slots[i];
 
-		if (!s->refs || s->t.nh_ip != ip || s->t.port != port)
+		if (!s->refs || s->fixed || s->t.nh_ip != ip || s->t.port != port)
 			continue;
 		s->next_arp = next;
 		if (s->t.resolved && rte_is_same_ether_addr(&s->t.dst_mac, mac))
@@ -246,8 +286,13 @@ ctl_underlay_src_ip(uint32_t dst_ip)
 static int
 next_hop_mac(struct dp_port *p, uint32_t nh, struct rte_ether_addr *mac)
 {
+	const uint8_t *fixed = static_mac(p, nh);
 	bool pending = false;
 
+	if (fixed != NULL) {
+		memcpy(mac->addr_bytes, fixed, RTE_ETHER_ADDR_LEN);
+		return 0;
+	}
 	for (int i = 0; i < POL_MAX_TUNNELS; i++) {
 		const struct tunnel_slot *s = &slots[i];
 
@@ -347,10 +392,14 @@ ctl_underlay_poll(void)
 		struct tunnel_slot *s = &slots[i];
 		struct dp_port *p;
 
-		if (!s->refs || now < s->next_arp)
+		if (!s->refs || s->fixed || now < s->next_arp)
 			continue;
-		s->next_arp = now + ms * (s->t.resolved ? ARP_REFRESH_MS : ARP_RETRY_MS);
 		p = dp_port_get(s->t.port);
+		if (p != NULL && pin_static(s, p)) {
+			pol_tunnel_publish(i, &s->t);
+			continue;
+		}
+		s->next_arp = now + ms * (s->t.resolved ? ARP_REFRESH_MS : ARP_RETRY_MS);
 		if (p != NULL)
 			send_request(p, s->t.nh_ip);
 	}
@@ -373,10 +422,10 @@ ctl_underlay_json(void)
 		inet_ntop(AF_INET, &s->t.nh_ip, nh, sizeof(nh));
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
 			 RTE_ETHER_ADDR_BYTES(&s->t.dst_mac));
-		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:i}",
+		json_array_append_new(arr, json_pack("{s:i, s:s, s:s, s:s, s:s, s:b, s:b, s:i}",
 			"id", i, "tep", tep, "port", p ? p->name : "?", "next_hop", nh,
 			"next_hop_mac", s->t.resolved ? mac : "-", "resolved", s->t.resolved,
-			"endpoints", (int)s->refs));
+			"static", s->fixed, "endpoints", (int)s->refs));
 	}
 	return arr;
 }

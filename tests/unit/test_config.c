@@ -539,7 +539,7 @@ static void test_unknown_keys(void)
 		  "    rxqueues: 2\n",
 		"t.yaml:6:5:",
 		"unknown key 'rxqueues' in physical port (expected one of: name, devargs, rx_queues, ip, "
-		"gateway, mtu)");
+		"gateway, mtu, neighbors)");
 	EXPECT_ERR(
 		W "vhost_ports:\n  - {name: v, sock: /x}\n", "t.yaml:4:15:",
 		"unknown key 'sock' in vhost port (expected one of: name, socket, mode, queues, mtu, vm)");
