@@ -276,7 +276,7 @@ pass "client: usage and unknown option exit 2, no daemon, a timeout or a bad rep
 
 # --- help ----------------------------------------------------------------------------
 expected='catalog/list catalog/show chain/create chain/delete chain/list chain/show config/check config/reload debug/policy-service-watch debug/stall-control
-endpoint/add endpoint/del endpoint/list endpoint/move endpoint/show group/add group/del group/list help lb/show log/level
+endpoint/add endpoint/del endpoint/list endpoint/move endpoint/show flow/list group/add group/del group/list help lb/show log/level
 policy-service/status policy/add policy/del policy/list policy/show policy/table pool/add pool/del pool/list
 port/add port/del port/list port/show profile/create profile/delete profile/list profile/show
 service/configure service/disable service/enable service/list service/register service/show service/unregister
@@ -321,8 +321,8 @@ hhas "^config: +$CFG\$" '^vxlan_port: +4789$' '^ports$' '^networks$' '^endpoints
 	'^  underlay0 +physical +up +' '^  a1 +vhost-user +up ' \
 	'^  NAME +VNI +SUBNETS +FLOOD +LOCAL_PORTS +REMOTE_TEPS +TENANT +GATEWAYS$' '^  blue +100 +10\.0\.0\.0/24 +false ' \
 	'^  NAME +VNI +MAC +IPS +LOCATION +REVISION +GROUPS$' '^  b1 +100 +02:00:00:00:0b:01 +10\.0\.0\.2 +tep 198\.51\.100\.2 ' \
-	'^  +ID +TEP +PORT +NEXT_HOP +NEXT_HOP_MAC +RESOLVED +ENDPOINTS$' '198\.51\.100\.3 +underlay0 +198\.51\.100\.3 +[0-9A-Fa-f:]{17} +true ' \
-	'^  WORKER +LCORE +PACKETS +BUSY_CYCLES +CYCLES_PER_PACKET +IDLE_SLEEPS +PUNTED +RX_QUEUES$' \
+	'^  +ID +TEP +PORT +NEXT_HOP +NEXT_HOP_MAC +RESOLVED +STATIC +ENDPOINTS$' '198\.51\.100\.3 +underlay0 +198\.51\.100\.3 +[0-9A-Fa-f:]{17} +true ' \
+	'^  WORKER +LCORE +PACKETS +BUSY_CYCLES +CYCLES_PER_PACKET +IDLE_SLEEPS +PUNTED +ICMP_FRAG_NEEDED +ICMP_RATE_LIMITED +RX_QUEUES$' \
 	'^ +0 +1 +[0-9]+ .*underlay0:0'
 pass "show: ports, networks, endpoints, tunnels (resolved), workers"
 
@@ -333,7 +333,7 @@ jhas '[.ports[].name] == ["underlay0", "a1", "a2"]' \
 	".ports[1] | .type == \"vhost-user\" and .address == \"$VS_TMP/vm/a1.sock\" and .mode == \"server\""
 hhas '^ports$' '^  NAME +TYPE +LINK +MAC +RX_QUEUES +TX_QUEUES +ADDRESS' '^  a2 +vhost-user +up '
 # the vhost-only columns are shown too, even though the first row is a physical port
-hhas '^  NAME .* MODE +VM +ENDPOINT' '^  a1 .* server +vm-a1 +a1$'
+hhas '^  NAME .* MTU +MODE +VM +GUEST_MTU +ENDPOINT' '^  a1 .* 1500 +server +vm-a1 +1500 +a1$'
 both port/list   # module/verb spelt with a slash is the same command
 jhas '[.ports[].name] == ["underlay0", "a1", "a2"]'
 
@@ -377,6 +377,7 @@ refused "mode: 'sideways' is neither client nor server" port add p7 "$VS_TMP/vm/
 refused "queues: 'x' is not a number" port add p7 "$VS_TMP/vm/p7.sock" queues=x
 refused "queues: '0' is not a number from 1 to 16" port add p7 "$VS_TMP/vm/p7.sock" queues=0
 refused "unexpected argument 'colour=red'" port add p7 "$VS_TMP/vm/p7.sock" colour=red
+refused "mtu: '67' is not a number from 68 to 9600" port add p7 "$VS_TMP/vm/p7.sock" mtu=67
 refused "port 'underlay0' is a physical port" port del underlay0
 refused "no vhost-user port 'nosuch'" port del nosuch
 refused "endpoint 'a1'.*bound|bound.*endpoint 'a1'" port del a1  # endpoint a1 is bound to it
@@ -1235,7 +1236,7 @@ refused "usage: show$" show ports
 refused "usage: help$" help port
 refused "usage: port/show NAME$" port show
 refused "usage: port/show NAME$" port show a1 a2
-refused "usage: port/add NAME SOCKET \[mode=client\|server\] \[queues=N\] \[vm=VM\]$" port add p7
+refused "usage: port/add NAME SOCKET \[mode=client\|server\] \[queues=N\] \[mtu=N\] \[vm=VM\]$" port add p7
 refused "usage: endpoint/add NAME MAC VNET port=PORT\|tep=IPV4 \[ips=IP,\.\.\.\] \[groups=G,\.\.\.\]$" endpoint add c3 02:00:00:00:0c:03 blue
 refused "usage: endpoint/move NAME port=PORT\|tep=IPV4$" endpoint move a1
 refused "usage: vnet/add NAME VNI" vnet add x
@@ -1249,7 +1250,17 @@ refused "usage: pool/add NAME VM,\.\.\.$" pool add web
 refused "usage: chain/create NAME PROFILE \[PROFILE\.\.\.\]$" chain create x
 refused "usage: chain/show NAME$" chain show
 refused "usage: lb/show \[PROFILE\]$" lb show lb-web extra
+refused "usage: flow/list \[PORT\]$" flow list underlay0 extra
 pass "unknown commands and wrong argument counts: exit 1 with 'unknown command' / 'usage:'"
+
+# --- rte_flow: af_packet has no rte_flow, so every rule is in software ------------------------
+both flow list
+json flow list underlay0
+jq -e '[.rules[] | select(.port == "underlay0")] | length >= 3 and all(.hardware == "no")' <<<"$J" >/dev/null ||
+	vs_fail "flow list: underlay0's rules are not all listed as software"
+refused "port 'a1' is not a physical port|no physical port 'a1'" flow list a1
+refused "no physical port 'nosuch'|no port 'nosuch'" flow list nosuch
+pass "flow list: every rule of the physical port, not in hardware, with why; vhost and unknown ports refused"
 
 # --- the end: the VMs still talk, the switch still runs ---------------------------------------
 ping_vms 2
