@@ -143,8 +143,11 @@ nomem:
 	return -ENOMEM;
 }
 
+/* The worker with the fewest rx queues among those polling no queue of
+ * @port yet, so that a multiqueue port spreads over the workers even when
+ * earlier removals left them unevenly loaded. */
 static unsigned
-least_loaded_worker(void)
+least_loaded_worker(uint16_t port)
 {
 	unsigned best = 0, best_n = UINT32_MAX;
 
@@ -152,6 +155,11 @@ least_loaded_worker(void)
 		const struct dp_rxq_list *l = atomic_load(&dp.lcores[w].rxqs);
 		unsigned n = l ? l->n : 0;
 
+		for (uint16_t i = 0; l != NULL && i < l->n; i++)
+			if (l->q[i].port == port) {
+				n += DP_MAX_LCORE_RXQ + 1;   /* after every worker without it */
+				break;
+			}
 		if (n < best_n) {
 			best = w;
 			best_n = n;
@@ -171,7 +179,7 @@ ctl_port_publish(struct dp_port *p)
 	for (uint16_t q = 0; q < p->n_rxq; q++) {
 		struct dp_rxq rq = { .port = p->index, .queue = q };
 
-		ret = republish_rxqs(least_loaded_worker(), &rq, UINT16_MAX);
+		ret = republish_rxqs(least_loaded_worker(p->index), &rq, UINT16_MAX);
 		if (ret < 0) {
 			republish_rxqs(-1, NULL, p->index);
 			atomic_store(&dp.ports[p->index], NULL);

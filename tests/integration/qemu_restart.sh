@@ -12,8 +12,8 @@
 #     system_reset: the guest reboots inside the same QEMU) while g1
 #     pings g3 without loss; g2 comes back and pings;
 #   - g3 disconnects (QEMU stopped): g1 <-> g2 unaffected;
-#   - quick QEMU start/stop cycles on g3's port (6, not 100: ~4 s each on
-#     TCG) while g1 pings g3's address, then the switch's mbuf pool
+#   - quick QEMU start/stop cycles on g3's port (6 cold boots, ~4 s each on
+#     TCG; qemu_cycles.sh runs 100 resumed guests) while g1 pings g3, then the mbuf pool
 #     (`vswitchctl stats workers`: mbufs.in_use) is back at its baseline.
 # Skips (77) only when QEMU and the guest tooling cannot be installed.
 # shellcheck disable=SC2016  # the $ in guest commands expand in the guest

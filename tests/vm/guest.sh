@@ -7,6 +7,7 @@
 #   vm_start NAME SOCKET IP/PREFIX MAC [MTU] # boot; QEMU owns SOCKET (server)
 #   vm_wait_booted NAME [TIMEOUT]            # eth0 configured, agent answers
 #   vm_exec NAME CMD...                      # output; exit status of CMD
+#   vm_qmp NAME CMD [JSON_ARGS]             # one QMP command, prints "return"
 #   vm_stop NAME | vm_stop_all
 #
 #   tests/vm/guest.sh start|wait|exec|stop|console|list|image ...   # by hand
@@ -31,6 +32,8 @@
 #   VM_SMP          guest vCPUs (default 1)
 #   VM_HOST_MTU     MTU QEMU advertises to the guest (virtio host_mtu)
 #   VM_QEMU_ARGS    extra QEMU arguments (word-split)
+#   VM_INCOMING     QEMU -incoming URI (one word, e.g. "exec:cat FILE"): the
+#                   guest resumes from a saved state instead of booting
 #   VM_EXEC_TIMEOUT seconds vm_exec waits for a command (default 60)
 #   VS_VM_CACHE, VS_VM_FLAVOUR: see build-guest.sh
 
@@ -127,6 +130,7 @@ vm_start() {
 	[ -z "${VM_ROLE:-}" ] || append+=" vsrole=$VM_ROLE"
 	# shellcheck disable=SC2206  # word splitting wanted
 	[ -z "${VM_QEMU_ARGS:-}" ] || extra=($VM_QEMU_ARGS)
+	[ -z "${VM_INCOMING:-}" ] || extra+=(-incoming "$VM_INCOMING")
 	[ "$q" = 1 ] || { netdev+=",queues=$q"; dev+=",mq=on"; }
 	[ -z "${VM_HOST_MTU:-}" ] || dev+=",host_mtu=$VM_HOST_MTU"
 	printf '### %s: start %s\n' "$(date +%T.%3N)" "$name" >>"$run/$name.log"
@@ -200,6 +204,36 @@ vm_exec() {
 	shift
 	run=$(_vm_run_dir) || return 125
 	python3 "$VM_LIB_DIR/agent.py" "$run/$name.agent" "${VM_EXEC_TIMEOUT:-60}" "$*"
+}
+
+# vm_qmp NAME CMD [JSON_ARGS]: run one QMP command on NAME's monitor and
+# print its "return" value as JSON; 1 on a QMP error (printed on stderr).
+# QEMU answers QMP only once its vhost-user socket has been connected.
+vm_qmp() {
+	local name=${1:?vm_qmp NAME CMD [JSON_ARGS]} cmd=${2:?} args=${3:-"{}"} run
+	run=$(_vm_run_dir) || return 1
+	python3 - "$run/$name.qmp" "$cmd" "$args" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()                        # greeting
+for cmd, args in (("qmp_capabilities", {}), (sys.argv[2], json.loads(sys.argv[3]))):
+    f.write(json.dumps({"execute": cmd, "arguments": args}) + "\n")
+    f.flush()
+    while True:
+        line = f.readline()
+        if not line:                # "quit": QEMU closes the monitor
+            sys.exit(0)
+        r = json.loads(line)
+        if "error" in r:
+            sys.stderr.write("vm_qmp %s: %s\n" % (cmd, r["error"].get("desc", r)))
+            sys.exit(1)
+        if "return" in r:
+            break
+print(json.dumps(r["return"]))
+EOF
 }
 
 # vm_console NAME: the guest's serial console so far (without \r)
