@@ -1,0 +1,684 @@
+#!/usr/bin/python3
+"""dpdk-vswitch against OVS-DPDK and a testpmd baseline, one run (docs/performance.md).
+
+Every system polls with one core (CPU 1); generators, VMs and control
+threads run on CPU 0.  Rates come from each system's own counters over
+windows; a window in which the polling thread or the generator waited for
+its CPU is measured again.  Everything started here is ended here, by PID.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+PY = "/usr/bin/python3"          # Debian's, which has scapy
+VM1_MAC = "02:00:00:00:00:01"
+VM2_MAC = "02:00:00:00:00:02"
+NH_MAC = "02:00:5e:00:02:02"     # the remote tunnel endpoint, pinned on every system
+PHY_MAC = "02:70:63:61:70:00"    # net_pcap's first port: where decap frames go
+NULL_DEV = "net_null0,no-rx=1"
+SYSTEMS = ("vswitch", "ovs", "base")
+LABEL = {"vswitch": "dpdk-vswitch", "ovs": "OVS-DPDK", "base": "testpmd baseline"}
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.dir = tempfile.mkdtemp(prefix="vsbench.")
+        self.procs = {}          # name -> Popen of what we started
+        self.pidfiles = []       # daemons that detach (OVS)
+        self.netns = None
+        self.tsc_hz = None
+        self.results = []        # one dict per measured case and system
+        self.vs_build = a.build
+        self.seq = 0
+        self.memory = {}         # endpoints -> dpdk-vswitch huge page kB after loading
+
+    # ---- processes -------------------------------------------------------
+
+    def start(self, name, argv, cpu=0, stdin_fifo=False, env=None):
+        out = open(os.path.join(self.dir, name + ".log"), "w")
+        stdin = subprocess.DEVNULL
+        if stdin_fifo:
+            # testpmd leaves on stdin EOF: give it a FIFO it holds open itself
+            fifo = os.path.join(self.dir, name + ".in")
+            if not os.path.exists(fifo):
+                os.mkfifo(fifo)
+            stdin = os.open(fifo, os.O_RDWR)
+        p = subprocess.Popen(["taskset", "-c", str(cpu)] + argv, stdin=stdin, stdout=out,
+                             stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        if stdin_fifo:
+            os.close(stdin)
+        self.procs[name] = p
+        return p
+
+    def send(self, name, line):
+        with open(os.path.join(self.dir, name + ".in"), "w") as f:
+            f.write(line + "\n")
+
+    def stop(self, name, timeout=10):
+        p = self.procs.pop(name, None)
+        if p is None:
+            return
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+    def logtail(self, name, n=15):
+        try:
+            with open(os.path.join(self.dir, name + ".log")) as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def wait_for(self, what, fn, timeout=30):
+        t = time.time() + timeout
+        while time.time() < t:
+            try:
+                if fn():
+                    return
+            except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("timed out waiting for " + what)
+
+    def cleanup(self):
+        for name in list(self.procs):
+            self.stop(name, 5)
+        for pf in self.pidfiles:
+            try:
+                with open(pf) as f:
+                    pid = int(f.read().strip())
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(50):
+                    os.kill(pid, 0)
+                    time.sleep(0.1)
+                os.kill(pid, signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        self.pidfiles = []
+        if self.netns:
+            subprocess.run(["ip", "netns", "del", self.netns], stderr=subprocess.DEVNULL)
+            self.netns = None
+
+    # ---- generators and VMs (CPU 0) ---------------------------------------
+
+    def prefix(self, what):
+        self.seq += 1
+        return "vsb%d-%s%d" % (os.getpid(), what, self.seq)
+
+    def testpmd(self, name, vdevs, fwd_args, lcores="0@0,1@0", cpu=0, mbufs=16384):
+        # line-buffered: the stats we parse must reach the log when printed
+        argv = ["stdbuf", "-oL", "dpdk-testpmd", "--lcores", lcores, "--no-pci", "--in-memory",
+                "--single-file-segments", "--file-prefix", self.prefix(name),
+                "--log-level=*:notice"]
+        for v in vdevs:
+            argv += ["--vdev", v]
+        argv += ["--", "--total-num-mbufs=%d" % mbufs] + fwd_args
+        return self.start(name, argv, cpu=cpu, stdin_fifo=True)
+
+    def vm_sock(self):
+        return os.path.join(self.dir, "vm1.sock")
+
+    def start_vm(self, case):
+        """The VM side: a generator for encap, a receiver for decap."""
+        vu = "virtio_user0,path=%s,server=1,queues=1,mac=%s" % (self.vm_sock(), VM1_MAC)
+        if case["dir"] == "decap":
+            self.testpmd("vm", [vu], ["--forward-mode=rxonly"])
+        elif case["gen"] == "txonly":
+            self.testpmd("vm", [vu], ["--forward-mode=txonly", "--txpkts=%d" % case["size"],
+                                      "--eth-peer=0,%s" % VM2_MAC])
+        elif case.get("once"):   # the file once, when the switch is connected: see capture()
+            pc = "net_pcap0,rx_pcap=%s" % case["pcap"]
+            self.testpmd("vm", [pc, vu], ["-i", "--no-flush-rx", "--forward-mode=io"])
+        else:   # pcap replayed into the VM port: io forwarding, port 0 -> port 1
+            pc = "net_pcap0,rx_pcap=%s,infinite_rx=1" % case["pcap"]
+            self.testpmd("vm", [pc, vu], ["--forward-mode=io"])
+        self.wait_for("VM socket", lambda: os.path.exists(self.vm_sock()))
+
+    def stop_vm(self):
+        self.stop("vm")
+        try:
+            os.unlink(self.vm_sock())
+        except OSError:
+            pass
+
+    # ---- systems ----------------------------------------------------------
+
+    def vs_ctl(self, *args):
+        out = subprocess.run([os.path.join(self.vs_build, "vswitchctl"), "-s",
+                              os.path.join(self.dir, "vs.sock"), "--json"] + list(args),
+                             capture_output=True, text=True, timeout=20, check=True).stdout
+        return json.loads(out)
+
+    @staticmethod
+    def hugetlb_kb(pid):
+        """Huge page memory mapped by @pid (kB): DPDK's heap, tables included."""
+        kb = 0
+        with open("/proc/%d/smaps" % pid) as f:
+            for ln in f:
+                if ln.startswith(("Private_Hugetlb:", "Shared_Hugetlb:")):
+                    kb += int(ln.split()[1])
+        return kb
+
+    def start_vswitch(self, phys, endpoints):
+        cfg = os.path.join(self.dir, "vs.yaml")
+        subprocess.run([PY, os.path.join(HERE, "gen_config.py"), "--out", cfg, "--dir", self.dir,
+                        "--phys", phys, "--endpoints", str(endpoints)], check=True)
+        self.start("vswitch", [os.path.join(self.vs_build, "dpdk-vswitch"), "-c", cfg])
+        t0 = time.time()
+        self.wait_for("dpdk-vswitch", lambda: self.vs_ctl("show"), 120)
+        show = self.vs_ctl("show")
+        self.tsc_hz = self.tsc_hz or show["tsc_hz"]
+        hp = self.hugetlb_kb(self.procs["vswitch"].pid)
+        self.memory[endpoints] = hp
+        log("  dpdk-vswitch up with %d endpoints in %.1f s, %.0f MB of huge pages" % (
+            endpoints, time.time() - t0, hp / 1024))
+
+    def vs_counters(self, case):
+        st = self.vs_ctl("stats")
+        ports = {p["name"]: p for p in st["ports"]}
+        w = st["workers"][0]
+        n = ports["ul0"]["tx_packets"] if case["dir"] == "encap" else ports["vm1"]["tx_packets"]
+        return n, w["busy_cycles"], w["packets"]
+
+    def ovs(self, *argv, check=True):
+        env = dict(os.environ, OVS_RUNDIR=self.ovsdir, OVS_LOGDIR=self.ovsdir,
+                   OVS_DBDIR=self.ovsdir)
+        r = subprocess.run(["ip", "netns", "exec", self.netns] + list(argv), env=env,
+                           capture_output=True, text=True, timeout=60)
+        if check and r.returncode != 0:
+            raise ValueError("%s: %s" % (" ".join(argv), r.stderr.strip()))
+        return r.stdout
+
+    def start_ovs(self, phys):
+        """OVS 3.1 in its own network namespace (br-phy's address and routes stay
+        there), its own database and run directory (recipe: ovs-dpdk-peer.md)."""
+        self.ovsdir = os.path.join(self.dir, "ovs")
+        shutil.rmtree(self.ovsdir, ignore_errors=True)
+        os.makedirs(self.ovsdir)
+        self.netns = "vsbench%d" % os.getpid()
+        subprocess.run(["ip", "netns", "add", self.netns], check=True)
+        d, db = self.ovsdir, "unix:%s/db.sock" % self.ovsdir
+        self.ovs("ovsdb-tool", "create", d + "/conf.db", "/usr/share/openvswitch/vswitch.ovsschema")
+        self.ovs("taskset", "-c", "0", "ovsdb-server", d + "/conf.db", "--remote=punix:%s/db.sock" % d,
+                 "--pidfile=%s/ovsdb-server.pid" % d, "--detach", "--log-file=%s/ovsdb.log" % d)
+        self.pidfiles.append(d + "/ovsdb-server.pid")
+        v = ["ovs-vsctl", "--db=" + db, "--timeout=60"]
+        self.ovs(*v, "--no-wait", "init")
+        self.ovs(*v, "--no-wait", "set", "Open_vSwitch", ".", "other_config:dpdk-init=true",
+                 "other_config:dpdk-socket-limit=512",
+                 "other_config:per-port-memory=true", "other_config:pmd-cpu-mask=0x2",
+                 'other_config:dpdk-extra="--no-pci --in-memory --file-prefix=%s"'
+                 % self.prefix("ovs"))
+        # OVS takes its EAL cores from its affinity: CPU 0, the PMD alone on CPU 1
+        self.ovs("taskset", "-c", "0", "ovs-vswitchd", db, "--pidfile=%s/ovs-vswitchd.pid" % d,
+                 "--detach", "--log-file=%s/vswitchd.log" % d)
+        self.pidfiles.append(d + "/ovs-vswitchd.pid")
+        self.ovs(*v, "add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev")
+        self.ovs(*v, "add-port", "br-int", "vhu0", "--", "set", "Interface", "vhu0",
+                 "type=dpdkvhostuserclient", "options:vhost-server-path=" + self.vm_sock())
+        self.ovs(*v, "add-port", "br-int", "vxlan0", "--", "set", "Interface", "vxlan0",
+                 "type=vxlan", "options:remote_ip=172.31.250.2", "options:key=100")
+        self.ovs(*v, "add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev",
+                 "other_config:hwaddr=" + PHY_MAC)
+        self.ovs(*v, "add-port", "br-phy", "dpdk-phy", "--", "set", "Interface", "dpdk-phy",
+                 "type=dpdk", "options:dpdk-devargs=" + phys, "mtu_request=1600")
+        self.ovs("sysctl", "-qw", "net.ipv6.conf.br-phy.disable_ipv6=1")
+        self.ovs("ip", "addr", "add", "172.31.250.1/24", "dev", "br-phy")
+        self.ovs("ip", "link", "set", "br-phy", "mtu", "1600", "up")
+        # OVS learns br-phy's address from netlink a moment later
+        self.wait_for("OVS tunnel route", lambda: self.ovs(
+            "ovs-appctl", "ovs/route/add", "172.31.250.2/32", "br-phy") is not None, 20)
+        self.ovs("ovs-appctl", "tnl/neigh/set", "br-phy", "172.31.250.2", NH_MAC)
+        of = ["ovs-ofctl"]
+        self.ovs(*of, "del-flows", "br-int")
+        self.ovs(*of, "add-flow", "br-int", "in_port=vhu0,actions=output:vxlan0")
+        self.ovs(*of, "add-flow", "br-int", "in_port=vxlan0,actions=output:vhu0")
+        self.ovs(*of, "del-flows", "br-phy")
+        self.ovs(*of, "add-flow", "br-phy", "in_port=LOCAL,actions=output:dpdk-phy")
+        self.ovs(*of, "add-flow", "br-phy", "in_port=dpdk-phy,actions=LOCAL")
+        self.ovsv = v
+        log("  OVS-DPDK up")
+
+    def ovs_tx(self, port):
+        """TX packets of @port read live from the datapath (the database's
+        Interface statistics are refreshed only every 5 s)."""
+        out = self.ovs("ovs-appctl", "dpctl/show", "-s").splitlines()
+        for i, ln in enumerate(out):
+            if ln.strip().startswith("port ") and ln.split(":")[1].split()[0] == port:
+                for nxt in out[i + 1:i + 6]:
+                    if "TX packets:" in nxt:
+                        return int(nxt.split("TX packets:")[1].split()[0])
+        raise ValueError("no TX counter for %s in dpctl/show" % port)
+
+    def ovs_counters(self, case):
+        return self.ovs_tx("dpdk-phy" if case["dir"] == "encap" else "vhu0"), None, None
+
+    def stop_ovs(self):
+        self.cleanup_ovs_only()
+
+    def cleanup_ovs_only(self):
+        for pf in list(self.pidfiles):
+            try:
+                with open(pf) as f:
+                    pid = int(f.read().strip())
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):
+                    os.kill(pid, 0)
+                    time.sleep(0.1)
+                os.kill(pid, signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+            self.pidfiles.remove(pf)
+        if self.netns:
+            subprocess.run(["ip", "netns", "del", self.netns], stderr=subprocess.DEVNULL)
+            self.netns = None
+
+    def start_base(self, case):
+        """testpmd io forwarding with no processing: vhost -> null (encap), or a
+        replaying pcap -> vhost (decap); its forwarding lcore on CPU 1."""
+        vh = "net_vhost0,iface=%s,client=1" % self.vm_sock()
+        other = "net_pcap0,rx_pcap=%s,infinite_rx=1" % case["pcap"] \
+            if case["dir"] == "decap" else NULL_DEV
+        self.testpmd("base", [vh, other], ["-i", "--auto-start", "--forward-mode=io"],
+                     lcores="0@0,1@1", cpu="0,1")
+        self.wait_for("testpmd forwarding", lambda: "Press enter" in self.logtail("base", 40)
+                      or "io packet forwarding" in self.logtail("base", 40))
+
+    def base_counters(self, case):
+        # port 0 = vhost, port 1 = the other: encap counts 1's TX, decap 0's TX
+        port = 1 if case["dir"] == "encap" else 0
+        logf = os.path.join(self.dir, "base.log")
+        off = os.path.getsize(logf)
+
+        def block():
+            with open(logf) as f:
+                f.seek(off)
+                t = f.read()
+            i = t.find("NIC statistics for port %d" % port)
+            return t[i:] if i >= 0 and "Tx-pps" in t[i:] else None
+        self.send("base", "show port stats %d" % port)
+        self.wait_for("testpmd stats", block, 10)
+        blk = block()
+        tx = blk[blk.index("TX-packets:"):].split()[1]
+        return int(tx), None, None
+
+    # ---- CPU accounting ---------------------------------------------------
+
+    @staticmethod
+    def sched(pid):
+        """{tid: (run_ns, wait_ns)} of every thread of @pid."""
+        r = {}
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                    run, wait, _ = f.read().split()
+                r[tid] = (int(run), int(wait))
+        except OSError:
+            pass
+        return r
+
+    def pid_of(self, system):
+        if system == "ovs":
+            with open(self.ovsdir + "/ovs-vswitchd.pid") as f:
+                return int(f.read())
+        return self.procs["vswitch" if system == "vswitch" else "base"].pid
+
+    @staticmethod
+    def busiest(s0, s1, secs):
+        """(CPU share, wait share) of the thread that ran most in the window."""
+        best = (0.0, 0.0)
+        for tid, (r1, w1) in s1.items():
+            r0, w0 = s0.get(tid, (r1, w1))
+            run, wait = (r1 - r0) / 1e9 / secs, (w1 - w0) / 1e9 / secs
+            if run > best[0]:
+                best = (run, wait)
+        return best
+
+    # ---- one case ---------------------------------------------------------
+
+    def measure(self, system, case):
+        counters = {"vswitch": self.vs_counters, "ovs": self.ovs_counters,
+                    "base": self.base_counters}[system]
+        poller, gen = self.pid_of(system), self.procs["vm"].pid
+        time.sleep(self.a.warmup)
+        rates, cpp_own, cpu, bad = [], [], [], 0
+        self.contended, self.contended_cpu = [], []
+        while len(rates) < self.a.windows and bad <= self.a.max_repeats and \
+                len(rates) + bad < self.a.windows + self.a.max_repeats:
+            c0, b0, p0 = counters(case)
+            s0, g0, t0 = self.sched(poller), self.sched(gen), time.monotonic()
+            time.sleep(self.a.window)
+            c1, b1, p1 = counters(case)
+            s1, g1, t1 = self.sched(poller), self.sched(gen), time.monotonic()
+            secs = t1 - t0
+            prun, pwait = self.busiest(s0, s1, secs)
+            grun, gwait = self.busiest(g0, g1, secs)
+            rate = (c1 - c0) / secs
+            if pwait > self.a.starved or gwait > self.a.starved:
+                bad += 1
+                self.contended.append(rate)
+                self.contended_cpu.append(prun)
+                log("    window at %.2f Mpps repeated: poller waited %.0f%%, generator "
+                    "%.0f%% of it" % (rate / 1e6, 100 * pwait, 100 * gwait))
+                continue
+            rates.append(rate)
+            cpu.append(prun)
+            if b0 is not None and p1 > p0:
+                cpp_own.append((b1 - b0) / (p1 - p0))
+        contended = not rates
+        if contended:   # keep what we saw, marked: the machine was never quiet enough
+            rates, cpu = self.contended, self.contended_cpu
+            log("    no window got its CPU: reporting the contended ones, marked *")
+        med = statistics.median(rates)
+        r = dict(case=case["name"], system=system, mpps=med / 1e6, lo=min(rates) / 1e6,
+                 contended=contended,
+                 hi=max(rates) / 1e6, n=len(rates), repeated=bad,
+                 cpu=statistics.median(cpu),
+                 cpp=self.tsc_hz / med if self.tsc_hz and med else None,
+                 cpp_busy=statistics.median(cpp_own) if cpp_own else None)
+        log("    %-17s %6.2f Mpps [%5.2f-%5.2f] poller CPU %3.0f%%%s" % (
+            LABEL[system], r["mpps"], r["lo"], r["hi"], 100 * r["cpu"],
+            "  busy cycles/pkt %.0f" % r["cpp_busy"] if r["cpp_busy"] else ""))
+        self.results.append(r)
+        return r
+
+    def run_case(self, system, case):
+        log("  %s %s" % (case["name"], LABEL[system]))
+        self.start_vm(case)
+        try:
+            if system == "base":
+                self.start_base(case)
+            self.measure(system, case)
+        finally:
+            if system == "base":
+                self.stop("base")
+            self.stop_vm()
+
+    # ---- groups: one start of a system serves the cases of a group ----------
+
+    def run_group(self, system, group):
+        cases = group["cases"]
+        phys = group["phys"]
+        if system == "base":
+            for c in cases:
+                self.run_case(system, c)
+            return
+        if system == "vswitch":
+            self.start_vswitch(phys, group["endpoints"])
+        else:
+            self.start_ovs(phys)
+        try:
+            for c in cases:
+                self.run_case(system, c)
+        finally:
+            if system == "vswitch":
+                self.stop("vswitch")
+            else:
+                self.stop_ovs()
+
+    # ---- capture: identical, valid VXLAN from both switches -----------------
+
+    def vm_link_up(self, system):
+        if system == "vswitch":
+            return any(p["name"] == "vm1" and p["link"] == "up"
+                       for p in self.vs_ctl("show")["ports"])
+        return self.ovs(*self.ovsv, "get", "Interface", "vhu0", "link_state").strip() == "up"
+
+    def capture(self, pcaps):
+        fields = ["eth.src", "eth.dst", "ip.src", "ip.dst", "ip.ttl", "ip.flags.df",
+                  "ip.checksum.status", "udp.srcport", "udp.dstport", "udp.checksum",
+                  "vxlan.flags", "vxlan.vni", "ip.len"]
+        summary = {}
+        for system in ("vswitch", "ovs"):
+            out = os.path.join(self.dir, "cap-%s.pcap" % system)
+            phys = "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (pcaps["empty"], out)
+            # the input once: every frame it holds, 64 flows to 64 endpoints
+            case = {"dir": "encap", "gen": "pcap", "pcap": pcaps["capin"], "name": "capture",
+                    "once": True}
+            if system == "vswitch":
+                self.start_vswitch(phys, 1000)
+            else:
+                self.start_ovs(phys)
+            try:
+                self.start_vm(case)
+                self.wait_for("the switch on the VM port", lambda: self.vm_link_up(system))
+                time.sleep(1)
+                self.send("vm", "start")
+                time.sleep(2)
+                self.stop_vm()
+                if system == "ovs":   # closing the port flushes its pcap file
+                    self.ovs(*self.ovsv, "del-port", "br-phy", "dpdk-phy")
+            finally:
+                self.stop("vswitch") if system == "vswitch" else self.stop_ovs()
+            keep = os.path.join(self.a.out, "capture-%s.pcap" % system)
+            shutil.copy(out, keep)
+            tf = subprocess.run(
+                ["tshark", "-r", out, "-o", "ip.check_checksum:TRUE", "-d", "udp.port==4789,vxlan",
+                 "-Y", "vxlan", "-T", "fields", "-E", "occurrence=a", "-E", "separator=|"] +
+                sum([["-e", f] for f in fields], []), capture_output=True, text=True).stdout
+            lines = [ln for ln in tf.splitlines() if ln]
+            txt = subprocess.run(["tshark", "-r", out, "-d", "udp.port==4789,vxlan", "-c", "2",
+                                  "-V", "-Y", "vxlan"], capture_output=True, text=True).stdout
+            with open(os.path.join(self.a.out, "capture-%s.txt" % system), "w") as f:
+                f.write(txt)
+            inner = subprocess.run(
+                ["tshark", "-r", out, "-d", "udp.port==4789,vxlan", "-Y", "vxlan", "-T", "fields",
+                 "-e", "vxlan.vni", "-e", "eth.dst", "-e", "ip.src", "-e", "ip.dst", "-e",
+                 "udp.srcport", "-e", "udp.dstport", "-e", "ip.ttl", "-E", "occurrence=l"],
+                capture_output=True, text=True).stdout.splitlines()
+            # ip.checksum.status 1 = good, for the outer and the inner header
+            good = sum(1 for ln in lines if ln.split("|")[6] == "1,1")
+            summary[system] = dict(frames=len(lines), sample=lines[:1], good=good,
+                                   inner=sorted(set(inner)))
+        same = summary["vswitch"]["inner"] == summary["ovs"]["inner"]
+        report = ["capture (tshark, fields: %s; outer then inner)" % " ".join(fields)]
+        for s in ("vswitch", "ovs"):
+            report.append("  %-12s %5d VXLAN frames (of 1024 sent in one burst), %d with good "
+                          "outer and inner IPv4 checksums, %d distinct inner frames; first: %s" % (
+                LABEL[s], summary[s]["frames"], summary[s]["good"], len(summary[s]["inner"]),
+                summary[s]["sample"][0] if summary[s]["sample"] else "-"))
+        report.append("  inner frames (VNI, dst MAC, addresses, ports, TTL) identical: %s"
+                      % ("yes" if same and summary["ovs"]["inner"] else "NO"))
+        return "\n".join(report)
+
+
+# ---- the plan ----------------------------------------------------------------
+
+def plan(a, pcaps):
+    def enc(size, gen="txonly", flows=1, eps=1000):
+        pc = pcaps.get(("encap", size, flows, eps)) if gen == "pcap" else None
+        return dict(name="encap %dB %s %s %s" % (size, "txonly" if gen == "txonly" else "pcap",
+                                                 "1flow" if flows == 1 else "%dk-flows" % (flows // 1000),
+                                                 "1k-ep" if eps == 1000 else "1M-ep"),
+                    dir="encap", size=size, gen=gen, flows=flows, eps=eps, pcap=pc)
+
+    def dec(size):
+        return dict(name="decap %dB 1flow 1k-ep" % size, dir="decap", size=size, gen="pcap",
+                    flows=1, eps=1000, pcap=pcaps[("decap", size)])
+
+    g = []
+    if a.quick:
+        g.append(dict(systems=SYSTEMS, phys=NULL_DEV, endpoints=1000,
+                      cases=[enc(64), enc(64, "pcap", 10000)]))
+        g.append(dict(systems=SYSTEMS, phys="decap64", endpoints=1000, cases=[dec(64)]))
+    else:
+        g.append(dict(systems=SYSTEMS, phys=NULL_DEV, endpoints=1000,
+                      cases=[enc(64), enc(512), enc(1500), enc(64, "pcap"),
+                             enc(64, "pcap", 10000)]))
+        for s in a.decap_sizes:
+            g.append(dict(systems=SYSTEMS, phys="decap%d" % s, endpoints=1000, cases=[dec(s)]))
+        g.append(dict(systems=("vswitch",), phys=NULL_DEV, endpoints=1000000,
+                      cases=[enc(64, eps=1000000), enc(64, "pcap", 10000, 1000000)]))
+    for grp in g:
+        if grp["phys"].startswith("decap"):
+            grp["phys"] = "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcaps[("decap", int(grp["phys"][5:]))]
+    return g
+
+
+def make_pcaps(b, a):
+    d = os.path.join(b.dir, "pcap")
+    os.makedirs(d)
+    p = {}
+
+    def gen(key, *args):
+        f = os.path.join(d, "-".join(str(x) for x in (key if isinstance(key, tuple) else (key,)))
+                         + ".pcap")
+        subprocess.run([PY, os.path.join(HERE, "gen_pcap.py"), args[0], f] +
+                       [str(x) for x in args[1:]], check=True, stderr=subprocess.DEVNULL)
+        p[key] = f
+
+    gen("empty", "empty")
+    gen("capin", "capture", 128)   # 64 flows to filler endpoints, 16 frames each
+    gen(("encap", 64, 1, 1000), "encap", 64, 1, 1000)
+    gen(("encap", 64, 10000, 1000), "encap", 64, 10000, 1000)
+    for s in sorted(set([64] + a.decap_sizes)):
+        gen(("decap", s), "decap", s)
+    if not a.quick:
+        gen(("encap", 64, 10000, 1000000), "encap", 64, 10000, 1000000)
+    return p
+
+
+def table(b, a):
+    by = {(r["case"], r["system"]): r for r in b.results}
+    cases = []
+    for r in b.results:
+        if r["case"] not in cases:
+            cases.append(r["case"])
+    head = "| case | system | Mpps (median) | range | cycles/pkt | vs OVS | vs baseline |"
+    rows = [head, "|---|---|---|---|---|---|---|"]
+    for c in cases:
+        o, base = by.get((c, "ovs")), by.get((c, "base"))
+        for s in SYSTEMS:
+            r = by.get((c, s))
+            if r is None:
+                continue
+            rows.append("| %s | %s | %.2f%s | %.2f–%.2f | %s | %s | %s |" % (
+                c, LABEL[s], r["mpps"], "*" if r["contended"] else "", r["lo"], r["hi"],
+                "%.0f" % r["cpp"] if r["cpp"] else "-",
+                "%.2f×" % (r["mpps"] / o["mpps"]) if o and s != "ovs" else "",
+                "%.0f%%" % (100 * r["mpps"] / base["mpps"]) if base and s != "base" else ""))
+    # our own scaling: 10k flows and 1M endpoints against the matching 1-flow/1k figure
+    own = []
+    pairs = [("encap 64B pcap 10k-flows 1k-ep", "encap 64B pcap 1flow 1k-ep"),
+             ("encap 64B txonly 1flow 1M-ep", "encap 64B txonly 1flow 1k-ep"),
+             ("encap 64B pcap 10k-flows 1M-ep", "encap 64B pcap 1flow 1k-ep")]
+    for x, ref in pairs:
+        for s in ("vswitch", "ovs"):
+            if (x, s) in by and (ref, s) in by:
+                own.append("| %s | %s | %.0f%% of '%s' |" % (
+                    x, LABEL[s], 100 * by[(x, s)]["mpps"] / by[(ref, s)]["mpps"], ref))
+    if own:
+        rows += ["", "| case | system | against its own reference |", "|---|---|---|"] + own
+    return "\n".join(rows)
+
+
+def chart(b, a):
+    dat = os.path.join(a.out, "results.dat")
+    cases = []
+    for r in b.results:
+        if r["case"] not in cases:
+            cases.append(r["case"])
+    by = {(r["case"], r["system"]): r for r in b.results}
+    with open(dat, "w") as f:
+        f.write("# case vswitch ovs base\n")
+        for c in cases:
+            f.write('"%s" %s\n' % (c, " ".join(
+                "%.3f" % by[(c, s)]["mpps"] if (c, s) in by else "NaN" for s in SYSTEMS)))
+    png = os.path.join(a.out, "bench.png")
+    script = """set terminal pngcairo size 1400,600 noenhanced
+set output '%s'
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set ylabel 'Mpps (median; one polling core)'
+set title 'dpdk-vswitch vs OVS-DPDK vs testpmd io (upper bound), %s'
+set xtics rotate by -25
+set key top right
+set grid ytics
+plot '%s' using 2:xtic(1) title 'dpdk-vswitch', '' using 3 title 'OVS-DPDK', '' using 4 title 'testpmd baseline'
+""" % (png, time.strftime("%Y-%m-%d"), dat)
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    return png
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default=os.environ.get("VS_BUILD_DIR", os.path.join(REPO, "build")))
+    ap.add_argument("--out", default=os.path.join(os.getcwd(), "bench-results"))
+    ap.add_argument("--quick", action="store_true", help="1 window of 3 s, few cases")
+    ap.add_argument("--windows", type=int, default=3)
+    ap.add_argument("--window", type=float, default=10.0, help="seconds")
+    ap.add_argument("--warmup", type=float, default=3.0, help="seconds")
+    ap.add_argument("--decap-sizes", default="64,512,1500")
+    ap.add_argument("--no-capture", action="store_true")
+    ap.add_argument("--capture-only", action="store_true")
+    ap.add_argument("--max-repeats", type=int, default=2,
+                    help="extra windows per case when some did not get their CPU")
+    ap.add_argument("--starved", type=float, default=0.03,
+                    help="repeat a window in which the poller or generator waited this share")
+    a = ap.parse_args()
+    if a.quick:
+        a.windows, a.window, a.warmup = 1, 3.0, 1.0
+    a.decap_sizes = [int(x) for x in a.decap_sizes.split(",")]
+    a.out = os.path.abspath(a.out)
+    os.makedirs(a.out, exist_ok=True)
+    for tool in ("dpdk-testpmd", "ovs-vswitchd", "tshark", "gnuplot"):
+        if shutil.which(tool) is None:
+            sys.exit("%s missing: run bench/deps.sh" % tool)
+    b = Bench(a)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    t_start = time.time()
+    try:
+        log("run dir %s" % b.dir)
+        pcaps = make_pcaps(b, a)
+        cap = "" if a.no_capture else b.capture(pcaps)
+        if cap:
+            log(cap)
+        if a.capture_only:
+            return
+        for i, grp in enumerate(plan(a, pcaps)):
+            systems = list(grp["systems"])
+            k = i % len(systems)     # rotate who goes first
+            for s in systems[k:] + systems[:k]:
+                b.run_group(s, grp)
+        t = table(b, a)
+        head = "%s, %s, one polling core, %d × %.0f s windows after %.0f s warm-up; TSC %.3f GHz" % (
+            time.strftime("%Y-%m-%d %H:%M"), os.uname().nodename, a.windows, a.window, a.warmup,
+            (b.tsc_hz or 0) / 1e9)
+        log("\n" + head + "\n\n" + t + "\n")
+        with open(os.path.join(a.out, "results.md"), "w") as f:
+            f.write(head + "\n\n" + t + "\n\n" + cap + "\n")
+        with open(os.path.join(a.out, "results.json"), "w") as f:
+            json.dump(dict(head=head, results=b.results), f, indent=1)
+        log("chart %s; total %.0f s" % (chart(b, a), time.time() - t_start))
+    except Exception as e:
+        log("bench failed: %s" % e)
+        for name in list(b.procs):
+            log("--- %s log tail ---\n%s" % (name, b.logtail(name)))
+        raise
+    finally:
+        b.cleanup()
+        if not os.environ.get("VSBENCH_KEEP"):
+            shutil.rmtree(b.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
