@@ -43,7 +43,7 @@ static struct {
 	json_t *offered;        /* keys of configured objects offered to etcd */
 	bool dirty;             /* kv changed since the model was last merged */
 	uint64_t remerge_at;    /* TSC: merge again then (a claim held back), 0 = no */
-	uint64_t claimed_tsc;   /* TSC of the last claim over another host's key */
+	json_t *claimed;        /* key -> TSC of our last claim over another host's copy */
 	uint64_t claims;        /* keys taken over from another host (migrations) */
 	bool synced;            /* a snapshot arrived */
 	uint32_t my_teps[CTL_MAX_PHYS];
@@ -164,9 +164,10 @@ ctl_pservice_init(const struct ctl_config *cfg)
 	ps.kv = json_object();
 	ps.published = json_object();
 	ps.offered = json_object();
+	ps.claimed = json_object();
 	for (unsigned i = 0; i < cfg->n_phys && i < CTL_MAX_PHYS; i++)
 		ps.my_teps[ps.n_my_teps++] = cfg->phys[i].ip;
-	if (ps.kv == NULL || ps.published == NULL || ps.offered == NULL)
+	if (ps.kv == NULL || ps.published == NULL || ps.offered == NULL || ps.claimed == NULL)
 		return -ENOMEM;
 	if (ps.backend != CTL_BACKEND_ETCD) {
 		ctl_resolve_set_policy_revision(0, false);
@@ -190,6 +191,7 @@ ctl_pservice_fini(void)
 	json_decref(ps.snap);
 	json_decref(ps.published);
 	json_decref(ps.offered);
+	json_decref(ps.claimed);
 	memset(&ps, 0, sizeof(ps));
 }
 
@@ -604,14 +606,16 @@ publish_local(const struct ctl_config *cur)
 			 * Two hosts that both run it would take turns: not faster
 			 * than twice a second, and said. */
 			uint64_t now_tsc = rte_get_tsc_cycles(), hz = rte_get_tsc_hz();
+			uint64_t last = (uint64_t)json_integer_value(json_object_get(ps.claimed, key));
 
-			if (now_tsc - ps.claimed_tsc < hz / 2) {
-				ps.remerge_at = ps.claimed_tsc + hz / 2;
+			if (last != 0 && now_tsc - last < hz / 2) {
+				if (ps.remerge_at == 0 || last + hz / 2 < ps.remerge_at)
+					ps.remerge_at = last + hz / 2;
 				LOG(WARNING, "%s: claimed by another host again; is the VM running "
 				    "on two hosts?", key);
 				continue;
 			}
-			ps.claimed_tsc = now_tsc;
+			json_object_set_new(ps.claimed, key, json_integer((json_int_t)now_tsc));
 			ps.claims++;
 			LOG(INFO, "%s: claimed from another host: the guest runs here", key);
 		}
