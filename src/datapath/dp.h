@@ -191,6 +191,7 @@ struct dp_lcore {
 	struct dp_txbuf tx[DP_MAX_PORTS];
 	unsigned idle_polls;
 	unsigned sleep_us;
+	uint16_t burst_arp;           /* ARP frames dp_vm_parse passed in the current burst */
 	/* frames waiting for a decision (policy.miss_hold_ms), in arrival order */
 	uint16_t n_held;
 	uint64_t held_gen;            /* pol_cache.gen when they were last retried */
@@ -264,7 +265,25 @@ dp_drop(struct dp_lcore *c, struct rte_mbuf *m, enum dp_drop why)
 }
 
 /* --- tx (dp_tx.c) --- */
-void dp_tx_enqueue(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m);
+/* dp_tx_enqueue() when tracing (record, never send) or when the buffer is full. */
+void dp_tx_enqueue_slow(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m);
+
+/* Queue @m for @port; sent by dp_tx_flush() (or here when the buffer fills). */
+static inline void
+dp_tx_enqueue(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m)
+{
+	struct dp_txbuf *b = &c->tx[port];
+
+	if (unlikely(c->trace != NULL || b->n >= DP_TXBUF - 1)) {
+		dp_tx_enqueue_slow(c, port, m);
+		return;
+	}
+	if (!b->listed) {
+		b->listed = true;
+		c->dirty[c->n_dirty++] = port;
+	}
+	b->pkts[b->n++] = m;
+}
 void dp_tx_flush(struct dp_lcore *c);
 /* Send frames on a port's tx queue for this worker; frees what cannot go. */
 void dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pkts, uint16_t n);

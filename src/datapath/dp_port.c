@@ -91,6 +91,11 @@ eth_setup(struct dp_port *p, struct rte_mempool *mp, uint16_t n_rxq, uint16_t n_
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
 		p->tx_ip_cksum = true;
 	}
+	/* Every frame sent is a direct mbuf of dp.pool with one reference
+	 * (replicas and mirrors are copies, never clones), as fast free asks. */
+	if (p->kind == DP_PORT_PHYS &&
+	    (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) && mp == dp.pool)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
 	ret = rte_eth_dev_configure(p->eth_port, n_rxq, n_txq, &conf);

@@ -15,8 +15,12 @@ dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pkts, u
 {
 	const struct dp_txq_map *map = atomic_load_explicit(&p->txq_map, memory_order_acquire);
 	struct dp_port_counters *pc = &c->port[p->index];
+	uint64_t bytes = 0;
 	uint16_t q, sent = 0;
 
+	/* Counted before sending: a sent mbuf belongs to the driver. */
+	for (uint16_t i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
 	if (map == NULL) {
 		q = UINT16_MAX; /* port not ready: nothing can be sent */
 	} else {
@@ -27,14 +31,15 @@ dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pkts, u
 		if (map->shared)
 			rte_spinlock_unlock(&p->txq_lock[q]);
 	}
-	for (uint16_t i = 0; i < sent; i++)
-		pc->tx_bytes += pkts[i]->pkt_len;
 	pc->tx_packets += sent;
 	if (unlikely(sent < n)) {
+		for (uint16_t i = sent; i < n; i++)
+			bytes -= pkts[i]->pkt_len;
 		c->drops[DP_DROP_TX_FULL] += n - sent;
 		pc->drops += n - sent;
 		rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
 	}
+	pc->tx_bytes += bytes;
 }
 
 /* The port went away (hot-removed) with frames still buffered for it. */
@@ -47,7 +52,7 @@ tx_lost(struct dp_lcore *c, uint16_t port, struct dp_txbuf *b)
 }
 
 void
-dp_tx_enqueue(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m)
+dp_tx_enqueue_slow(struct dp_lcore *c, uint16_t port, struct rte_mbuf *m)
 {
 	struct dp_txbuf *b = &c->tx[port];
 

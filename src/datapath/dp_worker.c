@@ -30,7 +30,8 @@ dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 			n = dp_port_security(c, pkts, n);
 			n = dp_svc_egress(c, pkts, n);
 			n = dp_lb(c, pkts, n);
-			n = dp_arp_proxy(c, pkts, n);
+			if (c->burst_arp > 0)   /* it only acts on ARP */
+				n = dp_arp_proxy(c, pkts, n);
 		}
 		n = dp_policy_forward(c, pkts, n);
 		dp_vxlan_encap(c, pkts, n);
@@ -54,14 +55,15 @@ drain_inject(struct dp_lcore *c, struct dp_port *p)
 	return n;
 }
 
-static void
+/* True when it slept. */
+static bool
 idle_backoff(struct dp_lcore *c)
 {
 	struct timespec ts;
 
 	/* Spin briefly first: a burst often follows a short gap. */
 	if (++c->idle_polls < 128 || dp.idle_sleep_max_us == 0)
-		return;
+		return false;
 	c->sleep_us = c->sleep_us ? RTE_MIN(c->sleep_us * 2, dp.idle_sleep_max_us) : 1;
 	ts.tv_sec = 0;
 	ts.tv_nsec = (long)c->sleep_us * 1000;
@@ -70,6 +72,7 @@ idle_backoff(struct dp_lcore *c)
 	nanosleep(&ts, NULL);
 	rte_rcu_qsbr_thread_online(pol_tables.rcu, c->worker);
 	c->idle_sleeps++;
+	return true;
 }
 
 int
@@ -77,12 +80,13 @@ dp_worker_main(void *arg)
 {
 	struct dp_lcore *c = arg;
 	struct rte_mbuf *pkts[DP_BURST];
+	uint64_t t0, t1;
 
 	rte_rcu_qsbr_thread_register(pol_tables.rcu, c->worker);
 	rte_rcu_qsbr_thread_online(pol_tables.rcu, c->worker);
+	t0 = rte_rdtsc();   /* start of this iteration: the end of the last one */
 	while (!atomic_load_explicit(&dp.quit, memory_order_relaxed)) {
 		const struct dp_rxq_list *l = atomic_load_explicit(&c->rxqs, memory_order_acquire);
-		uint64_t t0 = rte_rdtsc();
 		unsigned work = 0;
 
 		for (uint16_t i = 0; l != NULL && i < l->n; i++) {
@@ -102,13 +106,15 @@ dp_worker_main(void *arg)
 		if (unlikely(c->n_held > 0))
 			work += dp_policy_held(c);
 		rte_rcu_qsbr_quiescent(pol_tables.rcu, c->worker);
+		t1 = rte_rdtsc();
 		if (work > 0 || c->n_held > 0) {   /* no nap while frames wait */
-			c->busy_cycles += rte_rdtsc() - t0;
+			c->busy_cycles += t1 - t0;
 			c->idle_polls = 0;
 			c->sleep_us = 0;
-		} else {
-			idle_backoff(c);
+		} else if (idle_backoff(c)) {
+			t1 = rte_rdtsc();   /* the nap is nobody's iteration */
 		}
+		t0 = t1;
 	}
 	dp_policy_held_free(c);
 	rte_rcu_qsbr_thread_offline(pol_tables.rcu, c->worker);

@@ -39,9 +39,25 @@ report_stale_tag(struct dp_lcore *c, const struct dp_meta *md, const struct rte_
 }
 
 
+/* Destination MAC of @eh as a number, for comparing. */
+static inline uint64_t
+dst_mac_word(const struct rte_ether_hdr *eh)
+{
+	uint64_t w = 0;
+
+	memcpy(&w, &eh->dst_addr, RTE_ETHER_ADDR_LEN);
+	return w;
+}
+
 uint16_t
 dp_net_deliver(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 {
+	/* Frames come in trains: the last (VNI, MAC) looked up and its answer.
+	 * The answer stays valid until this worker's next quiescent state. */
+	const struct pol_endpoint *last_dst = NULL;
+	uint32_t last_vni = UINT32_MAX;   /* VNIs have 24 bits: never matches */
+	uint64_t last_mac = 0;
+
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct dp_meta *md = dp_meta(m);
@@ -50,7 +66,14 @@ dp_net_deliver(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		const struct pol_vnet *v;
 
 		if (likely(rte_is_unicast_ether_addr(&eh->dst_addr))) {
-			dst = pol_ep_by_mac(md->vni, &eh->dst_addr);
+			uint64_t mac = dst_mac_word(eh);
+
+			if (md->vni != last_vni || mac != last_mac) {
+				last_dst = pol_ep_by_mac(md->vni, &eh->dst_addr);
+				last_vni = md->vni;
+				last_mac = mac;
+			}
+			dst = last_dst;
 			DP_TRACE(c, "delivery", "(VNI %u, %s) → %s", md->vni,
 				 dp_trace_mac(c->trace, &eh->dst_addr), dp_trace_ep(c->trace, dst));
 			if (likely(dst != NULL && dst->local)) {

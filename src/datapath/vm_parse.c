@@ -1,5 +1,7 @@
 /* VM input, stage 1: check a frame from a VM is well formed and note
- * where its L3 header starts.  Drops malformed and VLAN-tagged frames. */
+ * where its L3 header starts.  Drops malformed and VLAN-tagged frames.
+ * Counts the burst's ARP frames (c->burst_arp): without any, the ARP stage
+ * is skipped. */
 #include <rte_arp.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
@@ -22,7 +24,7 @@ l3_min_len(uint16_t et)
 uint16_t
 dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t k = 0;
+	uint16_t k = 0, arp = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -60,6 +62,7 @@ dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 				continue;
 			}
 		}
+		arp += et == RTE_ETHER_TYPE_ARP;
 		md->ether_type = et;
 		md->l3_off = sizeof(*eh);
 		md->tag = 0;
@@ -67,5 +70,6 @@ dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		md->held_until = 0;
 		pkts[k++] = m;
 	}
+	c->burst_arp = arp;
 	return k;
 }
