@@ -26,16 +26,17 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 VS_SANITIZER=1 \
 	meson test -C build-asan --print-errorlogs --num-processes 1 \
-		--logbase asan-integration --suite integration
+		--logbase asan-integration --suite integration --no-suite harness
 
 # The fuzz targets: clang-14, ASan+UBSan+libFuzzer; only the fuzz suite
-# (the unit tests ran twice above).
+# (the unit tests ran twice above), 10 s each here to keep the suite short
+# (FUZZ_SECONDS=N for longer).
 if [ ! -f build-fuzz/build.ninja ]; then
 	CC=clang-14 meson setup build-fuzz -Dfuzz=true -Dtests=false \
 		-Dintegration_tests=false >/dev/null
 fi
 ninja -C build-fuzz >/dev/null
-meson test -C build-fuzz --suite fuzz --print-errorlogs
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} meson test -C build-fuzz --suite fuzz --print-errorlogs
 
 # One closing line over every run, in the plain form CI reads.
 /usr/bin/python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
