@@ -1,10 +1,13 @@
 /* VM input, stage 1: check a frame from a VM is well formed and note
  * where its L3 header starts.  Drops malformed and VLAN-tagged frames.
- * Counts the burst's ARP frames (c->burst_arp): without any, the ARP stage
- * is skipped. */
+ * Completes TCP/UDP checksums the guest left to the device.  Counts the
+ * burst's ARP frames (c->burst_arp): without any, the ARP stage is
+ * skipped. */
 #include <rte_arp.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
 
 #include "dp.h"
 #include "dp_trace.h"
@@ -19,6 +22,56 @@ l3_min_len(uint16_t et)
 	case RTE_ETHER_TYPE_IPV6: return sizeof(struct rte_ipv6_hdr);
 	default:                  return 0;
 	}
+}
+
+/* A guest that negotiated VIRTIO_NET_F_CSUM sends TCP/UDP with only the
+ * pseudo-header sum in the checksum field; the vhost port (legacy offload
+ * flags, dp_port.c) marks such frames RTE_MBUF_F_TX_{TCP,UDP}_CKSUM.  No
+ * port after us finishes it (a VXLAN receiver, or a guest without
+ * GUEST_CSUM, would drop the frame), so it is done here, in software,
+ * and only for these frames. */
+static void
+l4_cksum_finish(struct rte_mbuf *m, uint16_t et)
+{
+	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
+	uint16_t l3 = sizeof(struct rte_ether_hdr), l4_off, field, min;
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t proto;
+	uint16_t sum;
+
+	m->ol_flags &= ~(RTE_MBUF_F_TX_L4_MASK | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IPV6);
+	if (l4 == RTE_MBUF_F_TX_TCP_CKSUM) {
+		proto = IPPROTO_TCP;
+		field = offsetof(struct rte_tcp_hdr, cksum);
+		min = sizeof(struct rte_tcp_hdr);
+	} else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM) {
+		proto = IPPROTO_UDP;
+		field = offsetof(struct rte_udp_hdr, dgram_cksum);
+		min = sizeof(struct rte_udp_hdr);
+	} else {
+		return;   /* SCTP's CRC: Linux's virtio-net never offloads it */
+	}
+	if (et == RTE_ETHER_TYPE_IPV4) {
+		const struct rte_ipv4_hdr *ip = (const void *)(p + l3);
+
+		l4_off = l3 + rte_ipv4_hdr_len(ip);
+		if (ip->next_proto_id != proto || m->data_len < l4_off + min)
+			return;
+		*(unaligned_uint16_t *)(p + l4_off + field) = 0;
+		sum = rte_ipv4_udptcp_cksum_mbuf(m, ip, l4_off);
+	} else if (et == RTE_ETHER_TYPE_IPV6) {
+		const struct rte_ipv6_hdr *ip = (const void *)(p + l3);
+
+		l4_off = l3 + sizeof(*ip);
+		if (ip->proto != proto || m->data_len < l4_off + min ||
+		    rte_be_to_cpu_16(ip->payload_len) > m->pkt_len - l4_off)
+			return;
+		*(unaligned_uint16_t *)(p + l4_off + field) = 0;
+		sum = rte_ipv6_udptcp_cksum_mbuf(m, ip, l4_off);
+	} else {
+		return;
+	}
+	*(unaligned_uint16_t *)(p + l4_off + field) = sum;
 }
 
 uint16_t
@@ -62,6 +115,8 @@ dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 				continue;
 			}
 		}
+		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_L4_MASK))
+			l4_cksum_finish(m, et);
 		arp += et == RTE_ETHER_TYPE_ARP;
 		md->ether_type = et;
 		md->l3_off = sizeof(*eh);
