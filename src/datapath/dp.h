@@ -28,7 +28,12 @@
 #include "svc_acl.h"
 #include "svc_lb.h"
 
-#define DP_BURST 32
+/* Frames per rx burst: up to 64 from a VM (the vhost library dequeues
+ * 32 at a time; the worker's per-burst work is then shared by 64), 32
+ * from a physical port (bench/: larger bursts there slowed decapsulation
+ * toward the guest). */
+#define DP_BURST 64
+#define DP_BURST_PHYS 32
 #define DP_MAX_PORTS POL_MAX_PORTS
 #define DP_MAX_QUEUES 16
 #define DP_MAX_WORKERS CTL_MAX_WORKERS
@@ -76,6 +81,7 @@ struct dp_port {
 	uint16_t n_rxq, n_txq;
 	struct rte_ether_addr mac;
 	bool tx_ip_cksum;             /* outer IPv4 checksum offloaded */
+	uint16_t rx_burst;            /* frames per rx burst: DP_BURST or DP_BURST_PHYS */
 	/* physical only */
 	uint32_t ip;                  /* underlay address, network order */
 	uint8_t prefix_len;

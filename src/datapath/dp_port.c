@@ -227,6 +227,7 @@ dp_port_create_phys(const struct ctl_phys_port *cfg, uint16_t index)
 	}
 	p->ops = &dp_phys_ops;
 	p->kind = DP_PORT_PHYS;
+	p->rx_burst = DP_BURST_PHYS;
 	p->index = index;
 	snprintf(p->name, sizeof(p->name), "%s", cfg->name);
 	p->n_rxq = cfg->rx_queues;
@@ -259,6 +260,7 @@ dp_port_create_vhost(const struct ctl_vhost_port *cfg, uint16_t index)
 	}
 	p->ops = &dp_vhost_ops;
 	p->kind = DP_PORT_VHOST;
+	p->rx_burst = DP_BURST;
 	p->index = index;
 	snprintf(p->name, sizeof(p->name), "%s", cfg->name);
 	snprintf(p->socket, sizeof(p->socket), "%s", cfg->socket);

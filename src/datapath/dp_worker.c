@@ -95,7 +95,7 @@ dp_worker_main(void *arg)
 
 			if (unlikely(p == NULL))
 				continue;
-			n = p->ops->rx_burst(p, l->q[i].queue, pkts, DP_BURST);
+			n = p->ops->rx_burst(p, l->q[i].queue, pkts, p->rx_burst);
 			if (n > 0) {
 				dp_input(c, l->q[i].port, pkts, n);
 				work += n;
