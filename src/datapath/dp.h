@@ -17,6 +17,7 @@
 
 #include <rte_common.h>
 #include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_spinlock.h>
@@ -295,8 +296,26 @@ void dp_tx_flush(struct dp_lcore *c);
 void dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pkts, uint16_t n);
 
 /* --- stages of the VM input path --- */
-uint16_t dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
-uint16_t dp_port_security(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
+/* Parse and port security in one pass over a burst from VM port @port;
+ * sets each frame's in_port and counts its bytes. */
+uint16_t dp_vm_parse(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+/* Port security for @m (parsed) from the VM bound as @ep (NULL: none):
+ * true when it passes; false when it was dropped. */
+bool dp_port_security_check(struct dp_lcore *c, const struct pol_endpoint *ep,
+			    struct rte_mbuf *m);
+
+/* dp_port_security_check() with the common case inline: an IPv4 frame
+ * from the VM's own MAC and address, outside a trace. */
+static __rte_always_inline bool
+dp_port_security_frame(struct dp_lcore *c, const struct pol_endpoint *ep, struct rte_mbuf *m,
+		       const struct rte_ether_hdr *eh, uint16_t et)
+{
+	if (likely(c->trace == NULL && ep != NULL && et == RTE_ETHER_TYPE_IPV4 &&
+		   rte_is_same_ether_addr(&eh->src_addr, &ep->mac) &&
+		   pol_ep_has_ip4(ep, ((const struct rte_ipv4_hdr *)(eh + 1))->src_addr)))
+		return true;
+	return dp_port_security_check(c, ep, m);
+}
 uint16_t dp_svc_egress(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_arp_proxy(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);
 uint16_t dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n);

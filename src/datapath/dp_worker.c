@@ -16,23 +16,25 @@ dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 	const struct dp_port *p = dp_port_get(port);
 	struct dp_port_counters *pc = &c->port[port];
 
+	pc->rx_packets += n;
+	c->packets += n;
+	if (p->kind == DP_PORT_VHOST && likely(!dp_steer_is_port(port))) {
+		n = dp_vm_parse(c, port, pkts, n);   /* with port security, in one pass */
+		n = dp_svc_egress(c, pkts, n);
+		n = dp_lb(c, pkts, n);
+		if (c->burst_arp > 0)   /* it only acts on ARP */
+			n = dp_arp_proxy(c, pkts, n);
+		n = dp_policy_forward(c, pkts, n);
+		dp_vxlan_encap(c, pkts, n);
+		dp_tx_flush(c);
+		return;
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		dp_meta(pkts[i])->in_port = port;
 		pc->rx_bytes += pkts[i]->pkt_len;
 	}
-	pc->rx_packets += n;
-	c->packets += n;
-	if (p->kind == DP_PORT_VHOST) {
-		if (unlikely(dp_steer_is_port(port))) {
-			n = dp_steer_port_input(c, pkts, n);   /* back from an appliance */
-		} else {
-			n = dp_vm_parse(c, pkts, n);
-			n = dp_port_security(c, pkts, n);
-			n = dp_svc_egress(c, pkts, n);
-			n = dp_lb(c, pkts, n);
-			if (c->burst_arp > 0)   /* it only acts on ARP */
-				n = dp_arp_proxy(c, pkts, n);
-		}
+	if (p->kind == DP_PORT_VHOST) {   /* back from an appliance */
+		n = dp_steer_port_input(c, pkts, n);
 		n = dp_policy_forward(c, pkts, n);
 		dp_vxlan_encap(c, pkts, n);
 	} else {

@@ -1,6 +1,9 @@
 /* VM input, stage 2: port security.  A VM may only send from its own
  * MAC and its own IP addresses; its frames enter its virtual network.
- * Drops frames from unbound ports and spoofed sources; sets meta vni. */
+ * Drops frames from unbound ports and spoofed sources.  Runs inside
+ * dp_vm_parse's pass: dp_port_security_frame() (dp.h) passes the common
+ * case, an IPv4 frame from the VM's own addresses, inline; every other
+ * frame, and every frame in a trace, comes here. */
 #include <rte_arp.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -59,53 +62,41 @@ check_l3(const struct pol_endpoint *ep, const struct rte_mbuf *m, const struct d
 	}
 }
 
-uint16_t
-dp_port_security(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
+bool
+dp_port_security_check(struct dp_lcore *c, const struct pol_endpoint *ep, struct rte_mbuf *m)
 {
-	const struct pol_endpoint *ep;
-	uint16_t k = 0;
+	const struct dp_meta *md = dp_meta(m);
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	enum dp_drop why;
 
-	if (n == 0)
-		return 0;
-	/* One burst comes from one port: one binding for all of it. */
-	ep = pol_port_endpoint(dp_meta(pkts[0])->in_port);
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		struct dp_meta *md = dp_meta(m);
-		const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-		enum dp_drop why;
-
-		if (unlikely(ep == NULL)) {
-			DP_TRACE(c, "port security", "no endpoint bound to port %s",
-				 dp_trace_port(c->trace, md->in_port));
-			dp_drop(c, m, DP_DROP_UNKNOWN_PORT_VM);
-			continue;
-		}
-		if (unlikely(!rte_is_same_ether_addr(&eh->src_addr, &ep->mac))) {
-			DP_TRACE(c, "port security", "port %s is endpoint %s (%s): "
-				 "source MAC %s is not its own",
-				 dp_trace_port(c->trace, md->in_port), ep->name,
-				 dp_trace_mac(c->trace, &ep->mac),
-				 dp_trace_mac(c->trace, &eh->src_addr));
-			dp_drop(c, m, DP_DROP_SPOOF_MAC);
-			continue;
-		}
-		why = check_l3(ep, m, md);
-		if (unlikely(why != DP_DROP_MAX)) {
-			DP_TRACE(c, "port security", "port %s is endpoint %s (%s): %s",
-				 dp_trace_port(c->trace, md->in_port), ep->name,
-				 dp_trace_mac(c->trace, &ep->mac),
-				 why == DP_DROP_SPOOF_IP ? "source address is not one of its own" :
-				 "ARP sender MAC is not its own");
-			dp_drop(c, m, why);
-			continue;
-		}
-		DP_TRACE(c, "port security", "pass: port %s is endpoint %s (%s), "
-			 "source is its own; network %s",
-			 dp_trace_port(c->trace, md->in_port), ep->name,
-			 dp_trace_mac(c->trace, &ep->mac), dp_trace_vnet(c->trace, ep->vni));
-		md->vni = ep->vni;
-		pkts[k++] = m;
+	if (unlikely(ep == NULL)) {
+		DP_TRACE(c, "port security", "no endpoint bound to port %s",
+			 dp_trace_port(c->trace, md->in_port));
+		dp_drop(c, m, DP_DROP_UNKNOWN_PORT_VM);
+		return false;
 	}
-	return k;
+	if (unlikely(!rte_is_same_ether_addr(&eh->src_addr, &ep->mac))) {
+		DP_TRACE(c, "port security", "port %s is endpoint %s (%s): "
+			 "source MAC %s is not its own",
+			 dp_trace_port(c->trace, md->in_port), ep->name,
+			 dp_trace_mac(c->trace, &ep->mac),
+			 dp_trace_mac(c->trace, &eh->src_addr));
+		dp_drop(c, m, DP_DROP_SPOOF_MAC);
+		return false;
+	}
+	why = check_l3(ep, m, md);
+	if (unlikely(why != DP_DROP_MAX)) {
+		DP_TRACE(c, "port security", "port %s is endpoint %s (%s): %s",
+			 dp_trace_port(c->trace, md->in_port), ep->name,
+			 dp_trace_mac(c->trace, &ep->mac),
+			 why == DP_DROP_SPOOF_IP ? "source address is not one of its own" :
+			 "ARP sender MAC is not its own");
+		dp_drop(c, m, why);
+		return false;
+	}
+	DP_TRACE(c, "port security", "pass: port %s is endpoint %s (%s), "
+		 "source is its own; network %s",
+		 dp_trace_port(c->trace, md->in_port), ep->name,
+		 dp_trace_mac(c->trace, &ep->mac), dp_trace_vnet(c->trace, ep->vni));
+	return true;
 }

@@ -1,8 +1,9 @@
-/* VM input, stage 1: check a frame from a VM is well formed and note
- * where its L3 header starts.  Drops malformed and VLAN-tagged frames.
- * Completes TCP/UDP checksums the guest left to the device.  Counts the
- * burst's ARP frames (c->burst_arp): without any, the ARP stage is
- * skipped. */
+/* VM input, stages 1 and 2 in one pass per frame: note the port it came
+ * in on and count it; check it is well formed and note where its L3
+ * header starts (drops malformed and VLAN-tagged frames); complete
+ * TCP/UDP checksums the guest left to the device; port security
+ * (port_security.c).  Counts the burst's ARP frames (c->burst_arp):
+ * without any, the ARP stage is skipped. */
 #include <rte_arp.h>
 #include <rte_ip.h>
 #include <rte_prefetch.h>
@@ -75,8 +76,11 @@ l4_cksum_finish(struct rte_mbuf *m, uint16_t et)
 }
 
 uint16_t
-dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
+dp_vm_parse(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 {
+	/* One burst comes from one port: one binding for all of it. */
+	const struct pol_endpoint *ep = pol_port_endpoint(port);
+	uint64_t bytes = 0;
 	uint16_t k = 0, arp = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -87,6 +91,8 @@ dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		md->in_port = port;
+		bytes += m->pkt_len;
 		/* Headers must sit in the first segment for in-place work. */
 		if (unlikely(m->data_len < sizeof(*eh))) {
 			dp_drop(c, m, DP_DROP_MALFORMED);
@@ -115,16 +121,20 @@ dp_vm_parse(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 				continue;
 			}
 		}
+		md->ether_type = et;
+		md->l3_off = sizeof(*eh);
+		if (!dp_port_security_frame(c, ep, m, eh, et))
+			continue;
 		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_L4_MASK))
 			l4_cksum_finish(m, et);
 		arp += et == RTE_ETHER_TYPE_ARP;
-		md->ether_type = et;
-		md->l3_off = sizeof(*eh);
+		md->vni = ep->vni;
 		md->tag = 0;
 		md->chained = 0;
 		md->held_until = 0;
 		pkts[k++] = m;
 	}
+	c->port[port].rx_bytes += bytes;
 	c->burst_arp = arp;
 	return k;
 }

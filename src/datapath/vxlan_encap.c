@@ -18,33 +18,28 @@
 #define OUTER_L3_LEN (sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) + \
 		      sizeof(struct rte_vxlan_hdr))
 
-/* Hash of the inner flow: MACs, and IPv4 addresses and ports when present,
- * so one flow keeps one outer source port (ECMP in the underlay). */
+/* Hash of the inner flow, so one flow keeps one outer source port (ECMP
+ * in the underlay): IPv4 addresses and TCP/UDP ports (or the protocol)
+ * in one CRC step; the MACs for anything else. */
 static inline uint32_t
 inner_flow_hash(const struct rte_mbuf *m)
 {
 	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	uint64_t macs[2] = { 0, 0 };   /* aligned: a frame tagged for a chain hop starts 4 bytes early */
-	uint32_t h;
-
-	memcpy(macs, eh, 2 * RTE_ETHER_ADDR_LEN);
-	h = rte_hash_crc(macs, 2 * RTE_ETHER_ADDR_LEN, 0);
+	uint64_t w[2] = { 0, 0 };   /* memcpy: a frame tagged for a chain hop starts 4 bytes early */
 
 	if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
 	    m->data_len >= sizeof(*eh) + sizeof(struct rte_ipv4_hdr)) {
 		const struct rte_ipv4_hdr *ip = (const void *)(eh + 1);
 		uint16_t ihl = rte_ipv4_hdr_len(ip);
+		uint32_t l4 = ip->next_proto_id;
 
-		h = rte_hash_crc_8byte(((uint64_t)ip->src_addr << 32) | ip->dst_addr, h);
-		if ((ip->next_proto_id == IPPROTO_TCP || ip->next_proto_id == IPPROTO_UDP) &&
-		    m->data_len >= sizeof(*eh) + ihl + 4) {
-			uint32_t ports; /* IP options can leave them unaligned */
-
-			memcpy(&ports, (const uint8_t *)ip + ihl, sizeof(ports));
-			h = rte_hash_crc_4byte(ports, h);
-		}
+		memcpy(&w[0], &ip->src_addr, 2 * sizeof(ip->src_addr));
+		if ((l4 == IPPROTO_TCP || l4 == IPPROTO_UDP) && m->data_len >= sizeof(*eh) + ihl + 4)
+			memcpy(&l4, (const uint8_t *)ip + ihl, sizeof(l4));   /* both ports */
+		return rte_hash_crc_8byte(w[0], l4);
 	}
-	return h;
+	memcpy(w, eh, 2 * RTE_ETHER_ADDR_LEN);
+	return rte_hash_crc_4byte((uint32_t)w[1], rte_hash_crc_8byte(w[0], 0));
 }
 
 /* Outer headers toward one (tunnel, VNI, tag), built once per run of

@@ -266,7 +266,7 @@ input_frame(uint16_t port, const struct env_frame *f)
 	input(port, env_frame_mbuf(f));
 }
 
-/* Run the first two VM stages (parse, port security) on @f from @port;
+/* Run the first VM stage (parse with port security) on @f from @port;
  * true when the frame passes them into network VNI 100. */
 static bool
 passes_port_security(uint16_t port, const struct env_frame *f)
@@ -277,9 +277,7 @@ passes_port_security(uint16_t port, const struct env_frame *f)
 
 	if (m == NULL)
 		return false;
-	dp_meta(m)->in_port = port;
-	n = dp_vm_parse(env_ctx, &m, 1);
-	n = dp_port_security(env_ctx, &m, n);
+	n = dp_vm_parse(env_ctx, port, &m, 1);
 	if (n == 0)
 		return false;
 	in_vni = dp_meta(m)->vni == VNI;
