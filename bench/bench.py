@@ -525,7 +525,7 @@ def plan(a, pcaps):
     g = []
     if a.quick:
         g.append(dict(systems=SYSTEMS, phys=NULL_DEV, endpoints=1000,
-                      cases=[enc(64), enc(64, "pcap", 10000)]))
+                      cases=[enc(64), enc(64, "pcap"), enc(64, "pcap", 10000)]))
         g.append(dict(systems=SYSTEMS, phys="decap64", endpoints=1000, cases=[dec(64)]))
     else:
         g.append(dict(systems=SYSTEMS, phys=NULL_DEV, endpoints=1000,

@@ -157,6 +157,7 @@ static struct {
 	uint64_t packets[DP_MAX_WORKERS], busy_cycles[DP_MAX_WORKERS];
 	uint64_t idle_sleeps[DP_MAX_WORKERS], punted[DP_MAX_WORKERS];
 	uint64_t icmp_sent[DP_MAX_WORKERS], icmp_limited[DP_MAX_WORKERS];
+	uint64_t emc_hits[DP_MAX_WORKERS], emc_misses[DP_MAX_WORKERS];
 	uint64_t drops[DP_DROP_MAX];
 } base;
 
@@ -206,6 +207,8 @@ stats_clear(void)
 		base.punted[w] = dp.lcores[w].punted;
 		base.icmp_sent[w] = dp.lcores[w].icmp_frag_needed;
 		base.icmp_limited[w] = dp.lcores[w].icmp_limited;
+		base.emc_hits[w] = dp.lcores[w].emc.hits;
+		base.emc_misses[w] = dp.lcores[w].emc.misses;
 	}
 	for (unsigned d = 0; d < DP_DROP_MAX; d++)
 		base.drops[d] = drop_sum(d);
@@ -245,7 +248,8 @@ workers_json(void)
 			snprintf(q, sizeof(q), "%s:%u", p ? p->name : "?", l->q[i].queue);
 			json_array_append_new(rxqs, json_string(q));
 		}
-		json_array_append_new(arr, json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+		json_array_append_new(arr, json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+						     "s:I, s:I, s:o}",
 			"worker", w, "lcore", c->lcore_id, "packets", (json_int_t)pkts,
 			"busy_cycles", (json_int_t)cyc,
 			"cycles_per_packet", (json_int_t)(pkts ? cyc / pkts : 0),
@@ -253,6 +257,8 @@ workers_json(void)
 			"punted", (json_int_t)(c->punted - base.punted[w]),
 			"icmp_frag_needed", (json_int_t)(c->icmp_frag_needed - base.icmp_sent[w]),
 			"icmp_rate_limited", (json_int_t)(c->icmp_limited - base.icmp_limited[w]),
+			"emc_hits", (json_int_t)(c->emc.hits - base.emc_hits[w]),
+			"emc_misses", (json_int_t)(c->emc.misses - base.emc_misses[w]),
 			"rx_queues", rxqs));
 	}
 	return arr;

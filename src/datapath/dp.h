@@ -24,6 +24,7 @@
 
 #include "ctl_config.h"
 #include "dp_drop.h"
+#include "dp_emc.h"
 #include "pol_cache.h"
 #include "pol_tables.h"
 #include "svc_acl.h"
@@ -221,6 +222,8 @@ struct dp_lcore {
 	 * LB profile slot and position in its backend list */
 	uint64_t lb[SVC_MAX_PROFILES][SVC_LB_MAX_BACKENDS];
 	uint64_t hops[SVC_MAX_CHAINS][SVC_MAX_HOPS][DP_HOP_COUNT_MAX]; /* by chain slot, hop: enum dp_hop_count */
+	/* last: large, and only this worker touches it */
+	struct dp_emc emc;
 } __rte_cache_aligned;
 
 /* Global datapath state; set up by the control thread before workers start. */

@@ -2,7 +2,8 @@
  *
  * Key: (VNI, source MAC, destination MAC), or (VNI, source MAC,
  * destination IPv4) for a frame to the distributed gateway's MAC (D10).
- * The burst's keys are looked up in the decision cache at once; a hit
+ * The burst's keys are looked up in this worker's exact-match cache
+ * (dp_emc.h), the rest in the decision cache at once; a hit
  * says where the frame goes: a local port (queued here), a tunnel (the
  * frame stays in the burst, marked, for vxlan_encap), or a drop.  A miss
  * is reported to the control thread on dp.events and the frame is held
@@ -266,12 +267,56 @@ bum(struct dp_lcore *c, struct rte_mbuf *m, const struct rte_ether_hdr *eh)
 		dp_drop(c, m, DP_DROP_BUM);
 }
 
+/* Decisions of the burst's @nk distinct keys: from this worker's
+ * exact-match cache, the rest from the shared cache in one bulk lookup
+ * (and remembered).  A trace looks in the shared cache only. */
+static void
+lookup(struct dp_lcore *c, const struct pol_flow_key *keys, const struct pol_flow_key **kp,
+       uint32_t *sig, uint16_t nk, const struct pol_decision **dec)
+{
+	struct dp_emc *emc = &c->emc;
+	const struct pol_flow_key *mk[DP_BURST];
+	const struct pol_decision *md[DP_BURST];
+	uint32_t ms[DP_BURST];
+	uint8_t mi[DP_BURST];
+	uint64_t w[3];
+	uint16_t nm = 0;
+
+	if (unlikely(c->trace != NULL)) {
+		pol_decision_lookup_bulk_hash(kp, sig, nk, dec);
+		return;
+	}
+	dp_emc_refresh(emc);
+	for (uint16_t i = 0; i < nk; i++) {
+		memcpy(w, &keys[i], sizeof(w));
+		dec[i] = dp_emc_lookup(emc, w, sig[i]);
+		if (dec[i] == NULL) {
+			mk[nm] = &keys[i];
+			ms[nm] = sig[i];
+			mi[nm++] = i;
+		}
+	}
+	emc->hits += nk - nm;
+	if (nm == 0)
+		return;
+	emc->misses += nm;
+	pol_decision_lookup_bulk_hash(mk, ms, nm, md);
+	for (uint16_t j = 0; j < nm; j++) {
+		dec[mi[j]] = md[j];
+		if (md[j] != NULL) {
+			memcpy(w, mk[j], sizeof(w));
+			dp_emc_insert(emc, w, ms[j], md[j]);
+		}
+	}
+}
+
 uint16_t
 dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct pol_flow_key keys[DP_BURST];
 	const struct pol_flow_key *kp[DP_BURST];
 	const struct pol_decision *dec[DP_BURST];
+	uint32_t sig[DP_BURST];          /* keys[i]'s hash */
 	struct rte_mbuf *uc[DP_BURST];
 	uint8_t slot[DP_BURST];          /* uc[j]'s key: keys[slot[j]] */
 	uint64_t kw[3], last[3] = { 0, 0, 0 }; /* this frame's key, the previous one */
@@ -307,6 +352,7 @@ dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 		} else {
 			memcpy(&keys[nk], kw, sizeof(keys[nk]));
 			memcpy(last, kw, sizeof(last));
+			sig[nk] = pol_flow_key_hash(kw);
 			kp[nk] = &keys[nk];
 			slot[nu] = nk++;
 		}
@@ -314,7 +360,7 @@ dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (nk == 0)
 		return 0;
-	pol_decision_lookup_bulk(kp, nk, dec);
+	lookup(c, keys, kp, sig, nk, dec);
 	for (uint16_t j = 0; j < nu; j++) {
 		struct rte_mbuf *m = uc[j];
 		const struct pol_decision *d = dec[slot[j]];

@@ -79,6 +79,20 @@ pol_decision_lookup_bulk(const struct pol_flow_key **keys, unsigned n,
 }
 
 void
+pol_decision_lookup_bulk_hash(const struct pol_flow_key **keys, uint32_t *sigs, unsigned n,
+			      const struct pol_decision **out)
+{
+	uint64_t hits = 0;
+
+	if (rte_hash_lookup_with_hash_bulk_data(pol_cache.h, (const void **)keys, sigs, n, &hits,
+						(void **)out) < 0)
+		hits = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (!(hits & (1ULL << i)))
+			out[i] = NULL;
+}
+
+void
 pol_path_translate(const struct pol_endpoint *dst, struct pol_decision *d)
 {
 	d->local = dst->local;
@@ -194,6 +208,7 @@ remove_pos(uint32_t pos)
 	node_unlink(pos);
 	del = rte_hash_del_key(pol_cache.h, &e->d.key);
 	e->pos = del;   /* == pos */
+	atomic_fetch_add_explicit(&pol_cache.retired, 1, memory_order_release);
 	if (pol_tables.rcu == NULL)   /* no readers can exist without RCU */
 		entry_free(e);
 	else
@@ -236,6 +251,8 @@ pol_cache_init(unsigned entries, unsigned per_port)
 		fifo_init(&cs.port[i]);
 	memset(&cs.st, 0, sizeof(cs.st));
 	atomic_store_explicit(&pol_cache.gen, 0, memory_order_relaxed);
+	/* never reset: workers may still hold pointers stamped with older values */
+	atomic_fetch_add_explicit(&pol_cache.retired, 1, memory_order_release);
 	return 0;
 }
 
@@ -319,8 +336,10 @@ pol_decision_install(const struct pol_decision *d)
 	if (old == NULL)
 		pos = rte_hash_lookup(pol_cache.h, &e->d.key);
 	node_link(pos, e);
-	if (old != NULL)
+	if (old != NULL) {
+		atomic_fetch_add_explicit(&pol_cache.retired, 1, memory_order_release);
 		pol_defer_free(entry_free, old);   /* pos stays -1: the key slot lives on */
+	}
 	cs.st.installs++;
 	atomic_fetch_add_explicit(&pol_cache.gen, 1, memory_order_release);
 	return 0;

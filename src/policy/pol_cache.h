@@ -20,6 +20,7 @@
 
 #include <rte_ether.h>
 #include <rte_hash.h>
+#include <rte_hash_crc.h>
 
 #include "ctl_config.h"
 
@@ -79,6 +80,10 @@ struct pol_cache {
 	struct rte_hash *h;           /* pol_flow_key -> struct pol_decision * */
 	/* bumped (release) after every install; workers holding packets watch it */
 	_Atomic uint64_t gen;
+	/* bumped (release) whenever a published decision is taken out (removed
+	 * or replaced), before it is handed to RCU: workers drop the decision
+	 * pointers they keep across bursts (src/datapath/dp_emc.h) */
+	_Atomic uint64_t retired;
 };
 
 extern struct pol_cache pol_cache;
@@ -120,6 +125,18 @@ pol_decision_lookup(const struct pol_flow_key *k)
 /* Bulk lookup of @n (<= RTE_HASH_LOOKUP_BULK_MAX) keys; out[i] NULL on a miss. */
 void pol_decision_lookup_bulk(const struct pol_flow_key **keys, unsigned n,
 			      const struct pol_decision **out);
+
+/* The cache's hash of a key given as its three 64-bit words (what
+ * rte_hash_crc() computes over the 24 bytes, without the call). */
+static inline uint32_t
+pol_flow_key_hash(const uint64_t w[3])
+{
+	return rte_hash_crc_8byte(w[2], rte_hash_crc_8byte(w[1], rte_hash_crc_8byte(w[0], 0)));
+}
+
+/* pol_decision_lookup_bulk() with each key's pol_flow_key_hash() in @sigs. */
+void pol_decision_lookup_bulk_hash(const struct pol_flow_key **keys, uint32_t *sigs, unsigned n,
+				   const struct pol_decision **out);
 
 /* --- control thread --- */
 

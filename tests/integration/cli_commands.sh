@@ -322,7 +322,7 @@ hhas "^config: +$CFG\$" '^vxlan_port: +4789$' '^ports$' '^networks$' '^endpoints
 	'^  NAME +VNI +SUBNETS +FLOOD +LOCAL_PORTS +REMOTE_TEPS +TENANT +GATEWAYS$' '^  blue +100 +10\.0\.0\.0/24 +false ' \
 	'^  NAME +VNI +MAC +IPS +LOCATION +REVISION +GROUPS$' '^  b1 +100 +02:00:00:00:0b:01 +10\.0\.0\.2 +tep 198\.51\.100\.2 ' \
 	'^  +ID +TEP +PORT +NEXT_HOP +NEXT_HOP_MAC +RESOLVED +STATIC +ENDPOINTS$' '198\.51\.100\.3 +underlay0 +198\.51\.100\.3 +[0-9A-Fa-f:]{17} +true ' \
-	'^  WORKER +LCORE +PACKETS +BUSY_CYCLES +CYCLES_PER_PACKET +IDLE_SLEEPS +PUNTED +ICMP_FRAG_NEEDED +ICMP_RATE_LIMITED +RX_QUEUES$' \
+	'^  WORKER +LCORE +PACKETS +BUSY_CYCLES +CYCLES_PER_PACKET +IDLE_SLEEPS +PUNTED +ICMP_FRAG_NEEDED +ICMP_RATE_LIMITED +EMC_HITS +EMC_MISSES +RX_QUEUES$' \
 	'^ +0 +1 +[0-9]+ .*underlay0:0'
 pass "show: ports, networks, endpoints, tunnels (resolved), workers"
 
@@ -545,6 +545,9 @@ jhas '.workers[0].packets < 10' '.workers[0].busy_cycles < 100000000' \
 	".workers[0].idle_sleeps < $idle0" '.workers[0].punted == 0'
 ping_vms 2
 [ "$(a1_rx)" -ge 2 ] || vs_fail "counters do not move after --clear"
+json stats workers
+# the second ping of a flow finds its decision in the worker's own cache
+jhas '.workers[0].emc_hits > 0' '.workers[0].emc_misses >= 0'
 human stats clear   # "clear" works like --clear
 hhas '^cleared: +true$'
 pass "stats, stats ports|workers|drops|all, stats --clear restarts the counters from 0"

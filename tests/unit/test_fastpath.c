@@ -7,7 +7,9 @@
  *                  source port, IPv4 checksum updated incrementally);
  *   dp_policy.c    keys are packed in registers and compared with the
  *                  previous frame's key;
- *   net_deliver.c  the last (VNI, MAC) looked up is remembered.
+ *   net_deliver.c  the last (VNI, MAC) looked up is remembered;
+ *   dp_emc.h       each worker keeps decisions across bursts in its
+ *                  exact-match cache.
  *
  * Topology: port 0 physical 02:00:00:00:00:aa 192.0.2.1/24, next hop
  * 02:00:00:00:00:bb; port 1 vm1 (VNI 100, 10.0.0.1); port 2 vm2 (VNI 100,
@@ -315,6 +317,88 @@ test_decap_burst_alternating_vms_delivers_each_frame_to_its_own_vm(void)
 	CU_ASSERT_EQUAL(env_ctx->drops[DP_DROP_DST_NOT_LOCAL], 2);
 }
 
+/* One frame from vm1 to @dst in a burst of its own; true when it left
+ * encapsulated toward @tep. */
+static bool
+one_frame_goes_to(const char *dst, const char *tep)
+{
+	struct rte_mbuf *m = from_vm1(dst, 18);
+	uint32_t len;
+	bool ok;
+
+	CU_ASSERT_FATAL(m != NULL);
+	len = m->pkt_len;
+	dp_input(env_ctx, VM1, &m, 1);
+	ok = env_tx_count(PHYS) == 1 && is_encap(env_tx_pkt(PHYS, 0), dst, len, tep, VNI, 0);
+	env_tx_clear();
+	return ok;
+}
+
+static void
+test_a_replaced_or_removed_decision_is_not_used_from_the_workers_cache(void)
+{
+	struct rte_ether_addr s = env_mac(VM1_MAC), d = env_mac(D1_MAC);
+	struct pol_flow_key k;
+	struct rte_mbuf *m;
+	uint64_t hits;
+
+	decide_remote(D1_MAC, 0, VNI, 0);
+	CU_ASSERT(one_frame_goes_to(D1_MAC, TEP1));
+	hits = env_ctx->emc.hits;
+	CU_ASSERT(one_frame_goes_to(D1_MAC, TEP1));
+	CU_ASSERT_EQUAL(env_ctx->emc.hits, hits + 1);   /* the second came from the cache */
+
+	decide_remote(D1_MAC, 1, VNI, 0);               /* replaced: now toward TEP2 */
+	CU_ASSERT(one_frame_goes_to(D1_MAC, TEP2));
+	CU_ASSERT(one_frame_goes_to(D1_MAC, TEP2));
+
+	pol_flow_key_mac(&k, VNI, &s, &d);
+	CU_ASSERT_FATAL(pol_decision_remove(&k) == 0);
+	m = from_vm1(D1_MAC, 18);
+	CU_ASSERT_FATAL(m != NULL);
+	dp_input(env_ctx, VM1, &m, 1);
+	CU_ASSERT_EQUAL(env_tx_count(PHYS), 0);         /* a miss: held or dropped, never sent */
+	dp_policy_held_free(env_ctx);
+}
+
+/* A destination MAC whose key from vm1 falls in the same slot of the
+ * exact-match cache as @mac's. */
+static void
+same_slot_mac(const char *mac, char *out, size_t len)
+{
+	struct rte_ether_addr s = env_mac(VM1_MAC), d = env_mac(mac);
+	struct pol_flow_key k;
+	uint64_t w[3];
+	uint32_t slot;
+
+	pol_flow_key_mac(&k, VNI, &s, &d);
+	memcpy(w, &k, sizeof(w));
+	slot = pol_flow_key_hash(w) & (DP_EMC_ENTRIES - 1);
+	for (unsigned i = 1; i < 1u << 24; i++) {
+		snprintf(out, len, "02:00:00:%02x:%02x:%02x", i >> 16, (i >> 8) & 0xff, i & 0xff);
+		d = env_mac(out);
+		pol_flow_key_mac(&k, VNI, &s, &d);
+		memcpy(w, &k, sizeof(w));
+		if (strcmp(out, mac) != 0 && (pol_flow_key_hash(w) & (DP_EMC_ENTRIES - 1)) == slot)
+			return;
+	}
+	CU_FAIL_FATAL("no MAC shares the slot");
+}
+
+static void
+test_flows_sharing_a_slot_of_the_workers_cache_each_get_their_own_decision(void)
+{
+	char other[32];
+
+	same_slot_mac(D1_MAC, other, sizeof(other));
+	decide_remote(D1_MAC, 0, VNI, 0);
+	decide_remote(other, 1, VNI, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		CU_ASSERT(one_frame_goes_to(D1_MAC, TEP1));
+		CU_ASSERT(one_frame_goes_to(other, TEP2));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -329,6 +413,10 @@ main(int argc, char **argv)
 		  test_alternating_destinations_in_one_burst_each_reach_their_own },
 		{ "decap: a burst alternating VMs delivers each frame to its own VM",
 		  test_decap_burst_alternating_vms_delivers_each_frame_to_its_own_vm },
+		{ "a replaced or removed decision is not used from the worker's cache",
+		  test_a_replaced_or_removed_decision_is_not_used_from_the_workers_cache },
+		{ "flows sharing a slot of the worker's cache each get their own decision",
+		  test_flows_sharing_a_slot_of_the_workers_cache_each_get_their_own_decision },
 	};
 	const struct unit_suite suite = { "fastpath", tests, UNIT_DIM(tests), NULL, NULL,
 					  test_setup, test_teardown };
