@@ -9,6 +9,7 @@ its CPU is measured again.  Everything started here is ended here, by PID.
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -535,6 +536,10 @@ def plan(a, pcaps):
             g.append(dict(systems=SYSTEMS, phys="decap%d" % s, endpoints=1000, cases=[dec(s)]))
         g.append(dict(systems=("vswitch",), phys=NULL_DEV, endpoints=1000000,
                       cases=[enc(64, eps=1000000), enc(64, "pcap", 10000, 1000000)]))
+    if a.cases:   # only the cases whose name matches
+        for grp in g:
+            grp["cases"] = [c for c in grp["cases"] if re.search(a.cases, c["name"])]
+        g = [grp for grp in g if grp["cases"]]
     for grp in g:
         if grp["phys"].startswith("decap"):
             grp["phys"] = "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcaps[("decap", int(grp["phys"][5:]))]
@@ -638,6 +643,7 @@ def main():
     ap.add_argument("--decap-sizes", default="64,512,1500")
     ap.add_argument("--no-capture", action="store_true")
     ap.add_argument("--capture-only", action="store_true")
+    ap.add_argument("--cases", help="run only the cases whose name matches this regex")
     ap.add_argument("--max-repeats", type=int, default=2,
                     help="extra windows per case when some did not get their CPU")
     ap.add_argument("--starved", type=float, default=0.03,
