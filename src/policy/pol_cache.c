@@ -68,14 +68,14 @@ void
 pol_decision_lookup_bulk(const struct pol_flow_key **keys, unsigned n,
 			 const struct pol_decision **out)
 {
-	uint64_t hits = 0;
+	uint32_t sigs[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t w[3];
 
-	if (rte_hash_lookup_bulk_data(pol_cache.h, (const void **)keys, n, &hits,
-				      (void **)out) < 0)
-		hits = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (!(hits & (1ULL << i)))
-			out[i] = NULL;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(w, keys[i], sizeof(w));
+		sigs[i] = pol_flow_key_hash(w);
+	}
+	pol_decision_lookup_bulk_hash(keys, sigs, n, out);
 }
 
 void

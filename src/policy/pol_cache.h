@@ -127,7 +127,8 @@ void pol_decision_lookup_bulk(const struct pol_flow_key **keys, unsigned n,
 			      const struct pol_decision **out);
 
 /* The cache's hash of a key given as its three 64-bit words (what
- * rte_hash_crc() computes over the 24 bytes, without the call). */
+ * rte_hash_crc() computes over the 24 bytes, without the call; test_cache
+ * looks up keys installed with rte_hash's own hash by this one). */
 static inline uint32_t
 pol_flow_key_hash(const uint64_t w[3])
 {
