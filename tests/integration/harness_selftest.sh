@@ -9,7 +9,8 @@
 #      same, including a restart of the switch.
 #   3. kernel plumbing: underlay bridge + veths + two kernel VXLAN VTEPs,
 #      capture on the underlay, VXLAN frames counted with tshark.
-#   4. after vs_cleanup nothing of this test is left (netns, links,
+#   4. vs_stop ends a whole process tree that ignores SIGINT.
+#   5. after vs_cleanup nothing of this test is left (netns, links,
 #      processes, sockets, hugepage files).
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -132,7 +133,19 @@ fi
 [ "$n_bad" = 0 ] || vs_fail "$n_bad VXLAN frames with a bad outer UDP checksum"
 vs_pass "kernel VXLAN over the underlay bridge: $n_req requests, $n_rep replies, 0 bad checksums"
 
-# ---- 4. nothing left behind ----------------------------------------------
+# ---- 4. a command that ignores SIGINT under wrappers ----------------------
+# vs_stop must end the command itself, not only the timeout/nice wrappers.
+vs_bg stubborn timeout -s INT 600 nice -n 5 bash -c 'trap "" INT; sleep 600 & wait'
+sleep 0.5
+tree=$(_vs_descendants "$(vs_pid stubborn)")
+[ "$(wc -w <<<"$tree")" -ge 2 ] || vs_fail "stubborn: expected bash and sleep below timeout, got '$tree'"
+vs_stop stubborn
+for p in $tree; do
+	! kill -0 "$p" 2>/dev/null || vs_fail "vs_stop left process $p of a command that ignores SIGINT"
+done
+vs_pass "vs_stop ends a SIGINT-ignoring command and its children below timeout and nice"
+
+# ---- 5. nothing left behind ----------------------------------------------
 vs_cleanup
 nslist=$(ip netns list)
 for n in "$NS1" "$NS2" "$UL"; do

@@ -85,9 +85,9 @@ vs_init() {
 	VS_TMP=$(mktemp -d "/tmp/vs-$name.XXXXXX")
 	export VS_TMP VS_NAME
 	trap '_vs_exit_trap' EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
+	trap '_vs_signal_trap INT 130' INT
+	trap '_vs_signal_trap TERM 143' TERM
+	trap '_vs_signal_trap HUP 129' HUP
 	# Fixed-length (5 chars) base-36 form of PID + k * 2^22: unique among
 	# running tests (pid_max <= 2^22), and with a fixed length BASE+suffix
 	# names of two tests can never be equal.  k > 0 only if leftovers of
@@ -296,8 +296,25 @@ vs_running() {
 	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
+# _vs_descendants PID: the PIDs below PID, deepest last
+_vs_descendants() {
+	local k
+	for k in $(pgrep -P "$1"); do
+		printf '%s\n' "$k"
+		_vs_descendants "$k"
+	done
+}
+
+_vs_any_alive() {
+	local p
+	for p in "$@"; do
+		kill -0 "$p" 2>/dev/null && return 0
+	done
+	return 1
+}
+
 # vs_stop NAME [SIG]: SIG (default INT), wait up to 10 s, then SIGKILL it
-# and its direct children.  Exit status in $VS_LAST_RC; always returns 0.
+# and every process below it.  Exit status in $VS_LAST_RC; always returns 0.
 vs_stop() {
 	local name=${1:?vs_stop NAME [SIG]} sig=${2:-INT} pid kids i rc=0 fd
 	pid=${_VS_PID[$name]:-}
@@ -311,11 +328,14 @@ vs_stop() {
 		done
 		if kill -0 "$pid" 2>/dev/null; then
 			vs_log "$name (pid $pid) ignored SIG$sig for 10 s, killing it"
-			kids=$(pgrep -P "$pid" || true)
-			kill -KILL "$pid" 2>/dev/null || true
-			for i in $kids; do
-				kill -KILL "$i" 2>/dev/null || true
+			kids=$(_vs_descendants "$pid")
+			kill -KILL "$pid" $kids 2>/dev/null || true
+			# a wrapper (timeout, nice) may be gone before its command
+			for ((i = 0; i < 100; i++)); do
+				_vs_any_alive $kids || break
+				sleep 0.1
 			done
+			_vs_any_alive $kids && vs_log "$name: one of $kids outlives SIGKILL"
 		fi
 	fi
 	wait "$pid" 2>/dev/null || rc=$?
@@ -601,6 +621,18 @@ vs_cleanup() {
 _VS_AT_EXIT=()
 vs_at_exit() {
 	_VS_AT_EXIT+=("$(printf '%q ' "$@")")
+}
+
+# On a signal (meson's timeout sends TERM) say where the script was, so
+# a hang can be located from the log alone.
+_vs_signal_trap() {
+	local i
+	printf '%s: SIG%s while in' "$VS_NAME" "$1" >&2
+	for ((i = 1; i + 1 < ${#FUNCNAME[@]}; i++)); do
+		printf ' %s, called at %s:%s;' "${FUNCNAME[$i]}" "${BASH_SOURCE[$i + 1]##*/}" "${BASH_LINENO[$i]}" >&2
+	done
+	printf '\n' >&2
+	exit "$2"
 }
 
 _vs_exit_trap() {

@@ -96,7 +96,7 @@ for vm in a1 a2 a3; do
 done
 for vm in a1 a2 a3; do vs_vm_wait_up "$vm" 30; done
 pings() { # from to count: succeeds when all answered
-	ip netns exec "n$1$S" ping -c "$3" -i 0.2 -W 2 "$2" 2>&1 | grep -q " $3 received"
+	timeout 30 ip netns exec "n$1$S" ping -c "$3" -i 0.2 -W 2 "$2" 2>&1 | grep -q " $3 received"
 }
 pings a1 10.0.0.2 3 || vs_fail "a1 cannot ping a2 before any chain"
 
