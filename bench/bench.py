@@ -34,6 +34,24 @@ def log(msg):
     print(msg, flush=True)
 
 
+PROBE_N = 100000
+PROBE_EVERY = 0.5                # seconds
+
+
+def host_probe():
+    """CPU time, as this guest counts it, of a fixed piece of work (about
+    3 ms).  The host taking the vCPU away (no steal time is reported here)
+    or running it slower (a busy sibling thread, a lower clock) inflates
+    it; waiting for a CPU inside the guest does not, as a thread is not
+    charged while it waits.  On these machines it swings between 1× and
+    1.7× from one tenth of a second to the next."""
+    t0 = time.thread_time_ns()
+    x = 0
+    for i in range(PROBE_N):
+        x += i
+    return time.thread_time_ns() - t0
+
+
 def base_burst(case):
     """The baseline reads bursts as large as dpdk-vswitch does on the same
     port (src/datapath/dp.h): DP_BURST from vhost, DP_BURST_PHYS from the
@@ -53,6 +71,8 @@ class Bench:
         self.vs_build = a.build
         self.seq = 0
         self.memory = {}         # endpoints -> dpdk-vswitch huge page kB after loading
+        # the fastest probe seen: the host at full speed
+        self.probe_ref = min(host_probe() for _ in range(20))
 
     # ---- processes -------------------------------------------------------
 
@@ -361,6 +381,23 @@ class Bench:
                 best = (run, wait)
         return best
 
+    def host_speed_during(self, secs):
+        """Wait @secs, probing the host every PROBE_EVERY s on CPU 0 and 1 in
+        turn (under 1 % of either); the mean probe time over the run's
+        fastest, 1.0 at full speed."""
+        cpus, t = os.sched_getaffinity(0), []
+        end = time.monotonic() + secs
+        while time.monotonic() + PROBE_EVERY < end:
+            time.sleep(PROBE_EVERY)
+            os.sched_setaffinity(0, {len(t) % 2})
+            t.append(host_probe())
+        os.sched_setaffinity(0, cpus)
+        time.sleep(max(0.0, end - time.monotonic()))
+        if not t:
+            return 1.0
+        self.probe_ref = min([self.probe_ref] + t)
+        return statistics.mean(t) / self.probe_ref
+
     # ---- one case ---------------------------------------------------------
 
     def measure(self, system, case):
@@ -369,42 +406,46 @@ class Bench:
         poller, gen = self.pid_of(system), self.procs["vm"].pid
         time.sleep(self.a.warmup)
         rates, cpp_own, cpu, bad = [], [], [], 0
-        self.contended, self.contended_cpu = [], []
+        self.contended, self.contended_cpu, self.contended_host = [], [], []
+        host = []
         while len(rates) < self.a.windows and bad <= self.a.max_repeats and \
                 len(rates) + bad < self.a.windows + self.a.max_repeats:
             c0, b0, p0 = counters(case)
             s0, g0, t0 = self.sched(poller), self.sched(gen), time.monotonic()
-            time.sleep(self.a.window)
+            slow = self.host_speed_during(self.a.window)
             c1, b1, p1 = counters(case)
             s1, g1, t1 = self.sched(poller), self.sched(gen), time.monotonic()
             secs = t1 - t0
             prun, pwait = self.busiest(s0, s1, secs)
             grun, gwait = self.busiest(g0, g1, secs)
             rate = (c1 - c0) / secs
-            if pwait > self.a.starved or gwait > self.a.starved:
+            if pwait > self.a.starved or gwait > self.a.starved or slow > self.a.host_slow:
                 bad += 1
                 self.contended.append(rate)
                 self.contended_cpu.append(prun)
+                self.contended_host.append(slow)
                 log("    window at %.2f Mpps repeated: poller waited %.0f%%, generator "
-                    "%.0f%% of it" % (rate / 1e6, 100 * pwait, 100 * gwait))
+                    "%.0f%% of it, host %.2f× slower than its best" % (
+                        rate / 1e6, 100 * pwait, 100 * gwait, slow))
                 continue
+            host.append(slow)
             rates.append(rate)
             cpu.append(prun)
             if b0 is not None and p1 > p0:
                 cpp_own.append((b1 - b0) / (p1 - p0))
         contended = not rates
         if contended:   # keep what we saw, marked: the machine was never quiet enough
-            rates, cpu = self.contended, self.contended_cpu
+            rates, cpu, host = self.contended, self.contended_cpu, self.contended_host
             log("    no window got its CPU: reporting the contended ones, marked *")
         med = statistics.median(rates)
         r = dict(case=case["name"], system=system, mpps=med / 1e6, lo=min(rates) / 1e6,
                  contended=contended,
                  hi=max(rates) / 1e6, n=len(rates), repeated=bad,
-                 cpu=statistics.median(cpu),
+                 cpu=statistics.median(cpu), host=statistics.median(host),
                  cpp=self.tsc_hz / med if self.tsc_hz and med else None,
                  cpp_busy=statistics.median(cpp_own) if cpp_own else None)
-        log("    %-17s %6.2f Mpps [%5.2f-%5.2f] poller CPU %3.0f%%%s" % (
-            LABEL[system], r["mpps"], r["lo"], r["hi"], 100 * r["cpu"],
+        log("    %-17s %6.2f Mpps [%5.2f-%5.2f] poller CPU %3.0f%% host %.2f×%s" % (
+            LABEL[system], r["mpps"], r["lo"], r["hi"], 100 * r["cpu"], r["host"],
             "  busy cycles/pkt %.0f" % r["cpp_busy"] if r["cpp_busy"] else ""))
         self.results.append(r)
         return r
@@ -575,17 +616,18 @@ def table(b, a):
     for r in b.results:
         if r["case"] not in cases:
             cases.append(r["case"])
-    head = "| case | system | Mpps (median) | range | cycles/pkt | vs OVS | vs baseline |"
-    rows = [head, "|---|---|---|---|---|---|---|"]
+    head = ("| case | system | Mpps (median) | range | cycles/pkt | host slowdown "
+            "| vs OVS | vs baseline |")
+    rows = [head, "|---|---|---|---|---|---|---|---|"]
     for c in cases:
         o, base = by.get((c, "ovs")), by.get((c, "base"))
         for s in SYSTEMS:
             r = by.get((c, s))
             if r is None:
                 continue
-            rows.append("| %s | %s | %.2f%s | %.2f–%.2f | %s | %s | %s |" % (
+            rows.append("| %s | %s | %.2f%s | %.2f–%.2f | %s | %.2f× | %s | %s |" % (
                 c, LABEL[s], r["mpps"], "*" if r["contended"] else "", r["lo"], r["hi"],
-                "%.0f" % r["cpp"] if r["cpp"] else "-",
+                "%.0f" % r["cpp"] if r["cpp"] else "-", r.get("host", 1.0),
                 "%.2f×" % (r["mpps"] / o["mpps"]) if o and s != "ovs" else "",
                 "%.0f%%" % (100 * r["mpps"] / base["mpps"]) if base and s != "base" else ""))
     # our own scaling: 10k flows and 1M endpoints against the matching 1-flow/1k figure
@@ -648,6 +690,12 @@ def main():
                     help="extra windows per case when some did not get their CPU")
     ap.add_argument("--starved", type=float, default=0.03,
                     help="repeat a window in which the poller or generator waited this share")
+    ap.add_argument("--host-slow", type=float, default=1.3,
+                    help="repeat a window in which the host probe ran on average this much "
+                    "slower than its best in the run")
+    ap.add_argument("--group-by-system", action="store_true",
+                    help="start each system once per group of cases (faster) instead of "
+                    "running every case on all systems in turn")
     a = ap.parse_args()
     if a.quick:
         a.windows, a.window, a.warmup = 1, 3.0, 1.0
@@ -668,7 +716,16 @@ def main():
             log(cap)
         if a.capture_only:
             return
-        for i, grp in enumerate(plan(a, pcaps)):
+        groups = plan(a, pcaps)
+        if not a.group_by_system:   # all systems see each case at nearly the same time
+            split = []
+            for g in groups:
+                if len(g["systems"]) > 1:
+                    split += [dict(g, cases=[c]) for c in g["cases"]]
+                else:
+                    split.append(g)
+            groups = split
+        for i, grp in enumerate(groups):
             systems = list(grp["systems"])
             k = i % len(systems)     # rotate who goes first
             for s in systems[k:] + systems[:k]:

@@ -36,6 +36,8 @@
  * toward the guest). */
 #define DP_BURST 64
 #define DP_BURST_PHYS 32
+/* A worker naps only after this long without work (dp_worker.c). */
+#define DP_IDLE_SPIN_US 1000
 #define DP_MAX_PORTS POL_MAX_PORTS
 #define DP_MAX_QUEUES 16
 #define DP_MAX_WORKERS CTL_MAX_WORKERS
@@ -197,7 +199,7 @@ struct dp_lcore {
 	uint16_t n_dirty;             /* ports with frames waiting in tx[] */
 	uint16_t dirty[DP_MAX_PORTS];
 	struct dp_txbuf tx[DP_MAX_PORTS];
-	unsigned idle_polls;
+	uint64_t idle_since;          /* TSC of the first empty iteration; 0 while busy */
 	unsigned sleep_us;
 	uint16_t burst_arp;           /* ARP frames dp_vm_parse passed in the current burst */
 	/* frames waiting for a decision (policy.miss_hold_ms), in arrival order */
@@ -242,6 +244,8 @@ struct dp_state {
 	uint16_t vxlan_port;                  /* network order */
 	bool vxlan_any_source;                /* accept VXLAN from unknown TEPs */
 	unsigned idle_sleep_max_us;
+	uint64_t idle_spin_tsc;               /* how long a worker polls an empty queue before a nap */
+	uint64_t poll_gap_tsc;                /* pause after a poll that found little */
 	_Atomic bool quit;
 };
 
