@@ -351,12 +351,13 @@ jhas ".ports[] | select(.name == \"p9\") | .mode == \"server\" and .address == \
 json port show p9
 jhas '.vm == "vm9"'   # the VM name given with vm=
 [ -S "$VS_TMP/vm/p9.sock" ] || vs_fail "port add p9 mode=server: no socket $VS_TMP/vm/p9.sock"
-[ -f "$VS_TMP/state/state.yaml" ] && grep -q "p9" "$VS_TMP/state/state.yaml" || vs_fail "port add p9 was not saved to $VS_TMP/state/state.yaml"
+# by its socket path: "p9" alone may be part of $VS_TMP's random name
+[ -f "$VS_TMP/state/state.yaml" ] && grep -qF "$VS_TMP/vm/p9.sock" "$VS_TMP/state/state.yaml" || vs_fail "port add p9 was not saved to $VS_TMP/state/state.yaml"
 human port del p9
 hhas '^port: +p9$' '^status: +applied$'
 json port list
 jhas '[.ports[].name] == ["underlay0", "a1", "a2"]'
-grep -q "p9" "$VS_TMP/state/state.yaml" && vs_fail "port del p9 is not reflected in the state file"
+grep -qF "$VS_TMP/vm/p9.sock" "$VS_TMP/state/state.yaml" && vs_fail "port del p9 is not reflected in the state file"
 json port add p8 "$VS_TMP/vm/p8.sock"
 jhas '.port == "p8"' '.status == "applied"'
 json port show p8
