@@ -125,10 +125,12 @@ dp_worker_main(void *arg)
 		/* Outrunning the senders: let their rings fill a little.  Polling
 		 * an almost empty ring pulls its index lines away from the sender
 		 * on every try, which slows the sender down further. */
-		if (work < DP_BURST / 2)
+		if (work < DP_BURST / 2) {
 			while (rte_rdtsc() - t1 < dp.poll_gap_tsc)
 				rte_pause();
-		t0 = rte_rdtsc();
+			t1 = rte_rdtsc();   /* the pause is nobody's iteration either */
+		}
+		t0 = t1;
 	}
 	dp_policy_held_free(c);
 	rte_rcu_qsbr_thread_offline(pol_tables.rcu, c->worker);

@@ -135,11 +135,11 @@ vs_pass "kernel VXLAN over the underlay bridge: $n_req requests, $n_rep replies,
 
 # ---- 4. a command that ignores SIGINT under wrappers ----------------------
 # vs_stop must end the command itself, not only the timeout/nice wrappers.
-vs_bg stubborn timeout -s INT 600 nice -n 5 bash -c 'trap "" INT; sleep 600 & wait'
+vs_bg sigint_deaf timeout -s INT 600 nice -n 5 bash -c 'trap "" INT; sleep 600 & wait'
 sleep 0.5
-tree=$(_vs_descendants "$(vs_pid stubborn)")
-[ "$(wc -w <<<"$tree")" -ge 2 ] || vs_fail "stubborn: expected bash and sleep below timeout, got '$tree'"
-vs_stop stubborn
+tree=$(_vs_descendants "$(vs_pid sigint_deaf)")
+[ "$(wc -w <<<"$tree")" -ge 2 ] || vs_fail "sigint_deaf: expected bash and sleep below timeout, got '$tree'"
+vs_stop sigint_deaf
 for p in $tree; do
 	! kill -0 "$p" 2>/dev/null || vs_fail "vs_stop left process $p of a command that ignores SIGINT"
 done
