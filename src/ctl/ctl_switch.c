@@ -166,7 +166,7 @@ ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 	dp.vxlan_any_source = cfg->vxlan_any_source;
 	dp.idle_sleep_max_us = cfg->workers.idle_sleep_max_us;
 	dp.idle_spin_tsc = rte_get_tsc_hz() / 1000000 * DP_IDLE_SPIN_US;
-	dp.poll_gap_tsc = rte_get_tsc_hz() / 1000000;   /* 1 us */
+	dp.poll_gap_tsc = rte_get_tsc_hz() / 1000000 * DP_POLL_GAP_US;
 	for (unsigned i = 0; i < dp.n_workers; i++) {
 		unsigned l = cfg->workers.lcores[i];
 

@@ -36,8 +36,10 @@
  * toward the guest). */
 #define DP_BURST 64
 #define DP_BURST_PHYS 32
-/* A worker naps only after this long without work (dp_worker.c). */
+/* A worker naps only after this long without work, and pauses this long
+ * after a poll that found under half a burst (dp_worker.c). */
 #define DP_IDLE_SPIN_US 1000
+#define DP_POLL_GAP_US 1
 #define DP_MAX_PORTS POL_MAX_PORTS
 #define DP_MAX_QUEUES 16
 #define DP_MAX_WORKERS CTL_MAX_WORKERS
