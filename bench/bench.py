@@ -73,6 +73,15 @@ class Bench:
         self.memory = {}         # endpoints -> dpdk-vswitch huge page kB after loading
         # the fastest probe seen: the host at full speed
         self.probe_ref = min(host_probe() for _ in range(20))
+        self.c2c_exe = os.path.join(a.build, "bench", "vs-core-to-core")
+        if not os.access(self.c2c_exe, os.X_OK):
+            raise RuntimeError("%s missing: build with meson first" % self.c2c_exe)
+        # the nearest placement seen: idle vCPUs are placed anew, so ten
+        # probes a tenth of a second apart nearly always meet the near one
+        self.c2c_ref = None
+        for _ in range(10):
+            self.c2c_ref = min(x for x in (self.c2c_ref, self.core_to_core()) if x)
+            time.sleep(0.1)
 
     # ---- processes -------------------------------------------------------
 
@@ -381,22 +390,45 @@ class Bench:
                 best = (run, wait)
         return best
 
+    def core_to_core(self):
+        """ns for a cache line to go from CPU 0 to CPU 1 (bench/core_to_core.c)."""
+        out = subprocess.run([self.c2c_exe, "0", "1"], capture_output=True, text=True,
+                             timeout=10, check=True).stdout
+        return float(out)
+
     def host_speed_during(self, secs):
-        """Wait @secs, probing the host every PROBE_EVERY s on CPU 0 and 1 in
-        turn (under 1 % of either); the mean probe time over the run's
-        fastest, 1.0 at full speed."""
-        cpus, t = os.sched_getaffinity(0), []
+        """Wait @secs, probing the host every PROBE_EVERY s (under 1 % of
+        either CPU): the speed probe on CPU 0 and 1 in turn, and how far
+        apart the host placed the two CPUs.  Returns (the mean speed probe
+        over the run's fastest, 1.0 at full speed; the median core-to-core
+        time in ns)."""
+        cpus, t, c2c = os.sched_getaffinity(0), [], []
         end = time.monotonic() + secs
         while time.monotonic() + PROBE_EVERY < end:
             time.sleep(PROBE_EVERY)
             os.sched_setaffinity(0, {len(t) % 2})
             t.append(host_probe())
+            c2c.append(self.core_to_core())
         os.sched_setaffinity(0, cpus)
         time.sleep(max(0.0, end - time.monotonic()))
         if not t:
-            return 1.0
+            return 1.0, self.core_to_core()
         self.probe_ref = min([self.probe_ref] + t)
-        return statistics.mean(t) / self.probe_ref
+        self.c2c_ref = min([self.c2c_ref] + c2c)
+        return statistics.mean(t) / self.probe_ref, statistics.median(c2c)
+
+    def replace_cpus(self, pids):
+        """Stop @pids for a second: with both vCPUs idle the host may place
+        them anew (it keeps a placement while they are busy).  Often it
+        keeps the far one for a minute or more all the same."""
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            time.sleep(1.0)
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        time.sleep(min(1.0, self.a.warmup))
 
     # ---- one case ---------------------------------------------------------
 
@@ -407,28 +439,36 @@ class Bench:
         time.sleep(self.a.warmup)
         rates, cpp_own, cpu, bad = [], [], [], 0
         self.contended, self.contended_cpu, self.contended_host = [], [], []
-        host = []
+        self.contended_c2c = []
+        host, c2c = [], []
         while len(rates) < self.a.windows and bad <= self.a.max_repeats and \
                 len(rates) + bad < self.a.windows + self.a.max_repeats:
             c0, b0, p0 = counters(case)
             s0, g0, t0 = self.sched(poller), self.sched(gen), time.monotonic()
-            slow = self.host_speed_during(self.a.window)
+            slow, near = self.host_speed_during(self.a.window)
             c1, b1, p1 = counters(case)
             s1, g1, t1 = self.sched(poller), self.sched(gen), time.monotonic()
             secs = t1 - t0
             prun, pwait = self.busiest(s0, s1, secs)
             grun, gwait = self.busiest(g0, g1, secs)
             rate = (c1 - c0) / secs
-            if pwait > self.a.starved or gwait > self.a.starved or slow > self.a.host_slow:
+            far = near > self.a.far * self.c2c_ref
+            if pwait > self.a.starved or gwait > self.a.starved or slow > self.a.host_slow \
+                    or far:
                 bad += 1
                 self.contended.append(rate)
                 self.contended_cpu.append(prun)
                 self.contended_host.append(slow)
+                self.contended_c2c.append(near)
                 log("    window at %.2f Mpps repeated: poller waited %.0f%%, generator "
-                    "%.0f%% of it, host %.2f× slower than its best" % (
-                        rate / 1e6, 100 * pwait, 100 * gwait, slow))
+                    "%.0f%% of it, host %.2f× slower than its best, CPUs %.0f ns apart "
+                    "(nearest %.0f)" % (rate / 1e6, 100 * pwait, 100 * gwait, slow, near,
+                                        self.c2c_ref))
+                if far:
+                    self.replace_cpus([poller, gen])
                 continue
             host.append(slow)
+            c2c.append(near)
             rates.append(rate)
             cpu.append(prun)
             if b0 is not None and p1 > p0:
@@ -436,16 +476,19 @@ class Bench:
         contended = not rates
         if contended:   # keep what we saw, marked: the machine was never quiet enough
             rates, cpu, host = self.contended, self.contended_cpu, self.contended_host
-            log("    no window got its CPU: reporting the contended ones, marked *")
+            c2c = self.contended_c2c
+            log("    no clean window: reporting the others, marked *")
         med = statistics.median(rates)
         r = dict(case=case["name"], system=system, mpps=med / 1e6, lo=min(rates) / 1e6,
                  contended=contended,
                  hi=max(rates) / 1e6, n=len(rates), repeated=bad,
                  cpu=statistics.median(cpu), host=statistics.median(host),
+                 c2c=statistics.median(c2c),
                  cpp=self.tsc_hz / med if self.tsc_hz and med else None,
                  cpp_busy=statistics.median(cpp_own) if cpp_own else None)
-        log("    %-17s %6.2f Mpps [%5.2f-%5.2f] poller CPU %3.0f%% host %.2f×%s" % (
-            LABEL[system], r["mpps"], r["lo"], r["hi"], 100 * r["cpu"], r["host"],
+        log("    %-17s %6.2f Mpps [%5.2f-%5.2f] poller CPU %3.0f%% host %.2f× CPUs %.0f ns "
+            "apart%s" % (
+            LABEL[system], r["mpps"], r["lo"], r["hi"], 100 * r["cpu"], r["host"], r["c2c"],
             "  busy cycles/pkt %.0f" % r["cpp_busy"] if r["cpp_busy"] else ""))
         self.results.append(r)
         return r
@@ -577,6 +620,10 @@ def plan(a, pcaps):
             g.append(dict(systems=SYSTEMS, phys="decap%d" % s, endpoints=1000, cases=[dec(s)]))
         g.append(dict(systems=("vswitch",), phys=NULL_DEV, endpoints=1000000,
                       cases=[enc(64, eps=1000000), enc(64, "pcap", 10000, 1000000)]))
+    if a.systems:   # only these systems
+        for grp in g:
+            grp["systems"] = tuple(x for x in grp["systems"] if x in a.systems)
+        g = [grp for grp in g if grp["systems"]]
     if a.cases:   # only the cases whose name matches
         for grp in g:
             grp["cases"] = [c for c in grp["cases"] if re.search(a.cases, c["name"])]
@@ -610,6 +657,12 @@ def make_pcaps(b, a):
     return p
 
 
+def ratio(r, ref, fmt, scale):
+    """@r over @ref, marked * if either was measured in contended windows only."""
+    return fmt % (scale * r["mpps"] / ref["mpps"]) + ("*" if r["contended"] or ref["contended"]
+                                                      else "")
+
+
 def table(b, a):
     by = {(r["case"], r["system"]): r for r in b.results}
     cases = []
@@ -617,19 +670,19 @@ def table(b, a):
         if r["case"] not in cases:
             cases.append(r["case"])
     head = ("| case | system | Mpps (median) | range | cycles/pkt | host slowdown "
-            "| vs OVS | vs baseline |")
-    rows = [head, "|---|---|---|---|---|---|---|---|"]
+            "| core to core | vs OVS | vs baseline |")
+    rows = [head, "|---|---|---|---|---|---|---|---|---|"]
     for c in cases:
         o, base = by.get((c, "ovs")), by.get((c, "base"))
         for s in SYSTEMS:
             r = by.get((c, s))
             if r is None:
                 continue
-            rows.append("| %s | %s | %.2f%s | %.2f–%.2f | %s | %.2f× | %s | %s |" % (
+            rows.append("| %s | %s | %.2f%s | %.2f–%.2f | %s | %.2f× | %.0f ns | %s | %s |" % (
                 c, LABEL[s], r["mpps"], "*" if r["contended"] else "", r["lo"], r["hi"],
-                "%.0f" % r["cpp"] if r["cpp"] else "-", r.get("host", 1.0),
-                "%.2f×" % (r["mpps"] / o["mpps"]) if o and s != "ovs" else "",
-                "%.0f%%" % (100 * r["mpps"] / base["mpps"]) if base and s != "base" else ""))
+                "%.0f" % r["cpp"] if r["cpp"] else "-", r.get("host", 1.0), r["c2c"],
+                ratio(r, o, "%.2f×", 1) if o and s != "ovs" else "",
+                ratio(r, base, "%.0f%%", 100) if base and s != "base" else ""))
     # our own scaling: 10k flows and 1M endpoints against the matching 1-flow/1k figure
     own = []
     pairs = [("encap 64B pcap 10k-flows 1k-ep", "encap 64B pcap 1flow 1k-ep"),
@@ -668,8 +721,11 @@ set title 'dpdk-vswitch vs OVS-DPDK vs testpmd io (upper bound), %s'
 set xtics rotate by -25
 set key top right
 set grid ytics
-plot '%s' using 2:xtic(1) title 'dpdk-vswitch', '' using 3 title 'OVS-DPDK', '' using 4 title 'testpmd baseline'
-""" % (png, time.strftime("%Y-%m-%d"), dat)
+plot %s
+""" % (png, time.strftime("%Y-%m-%d"), ", ".join(   # gnuplot refuses a column of NaN only
+        "'%s' using %d%s title '%s'" % (dat, 2 + i, ":xtic(1)" if not k else "", LABEL[s])
+        for k, (i, s) in enumerate((i, s) for i, s in enumerate(SYSTEMS)
+                                   if any(r["system"] == s for r in b.results))))
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
     return png
 
@@ -686,13 +742,17 @@ def main():
     ap.add_argument("--no-capture", action="store_true")
     ap.add_argument("--capture-only", action="store_true")
     ap.add_argument("--cases", help="run only the cases whose name matches this regex")
-    ap.add_argument("--max-repeats", type=int, default=2,
+    ap.add_argument("--systems", help="comma-separated: only these of %s" % ",".join(SYSTEMS))
+    ap.add_argument("--max-repeats", type=int, default=4,
                     help="extra windows per case when some did not get their CPU")
     ap.add_argument("--starved", type=float, default=0.03,
                     help="repeat a window in which the poller or generator waited this share")
-    ap.add_argument("--host-slow", type=float, default=1.3,
+    ap.add_argument("--host-slow", type=float, default=2.0,
                     help="repeat a window in which the host probe ran on average this much "
                     "slower than its best in the run")
+    ap.add_argument("--far", type=float, default=2.0,
+                    help="repeat a window in which a cache line took this many times longer "
+                    "to go from CPU 0 to CPU 1 than the run's nearest placement")
     ap.add_argument("--group-by-system", action="store_true",
                     help="start each system once per group of cases (faster) instead of "
                     "running every case on all systems in turn")
@@ -700,6 +760,11 @@ def main():
     if a.quick:
         a.windows, a.window, a.warmup = 1, 3.0, 1.0
     a.decap_sizes = [int(x) for x in a.decap_sizes.split(",")]
+    if a.systems:
+        a.systems = a.systems.split(",")
+        bad = [x for x in a.systems if x not in SYSTEMS]
+        if bad:
+            sys.exit("--systems: unknown %s (known: %s)" % (",".join(bad), ",".join(SYSTEMS)))
     a.out = os.path.abspath(a.out)
     os.makedirs(a.out, exist_ok=True)
     for tool in ("dpdk-testpmd", "ovs-vswitchd", "tshark", "gnuplot"):
