@@ -78,10 +78,11 @@ class Bench:
             raise RuntimeError("%s missing: build with meson first" % self.c2c_exe)
         # the nearest placement seen: idle vCPUs are placed anew, so ten
         # probes a tenth of a second apart nearly always meet the near one
-        self.c2c_ref = None
+        samples = []
         for _ in range(10):
-            self.c2c_ref = min(x for x in (self.c2c_ref, self.core_to_core()) if x)
+            samples.append(self.core_to_core())
             time.sleep(0.1)
+        self.c2c_ref = min(samples)
 
     # ---- processes -------------------------------------------------------
 
@@ -437,12 +438,9 @@ class Bench:
                     "base": self.base_counters}[system]
         poller, gen = self.pid_of(system), self.procs["vm"].pid
         time.sleep(self.a.warmup)
-        rates, cpp_own, cpu, bad = [], [], [], 0
-        self.contended, self.contended_cpu, self.contended_host = [], [], []
-        self.contended_c2c = []
-        host, c2c = [], []
-        while len(rates) < self.a.windows and bad <= self.a.max_repeats and \
-                len(rates) + bad < self.a.windows + self.a.max_repeats:
+        clean, others = [], []   # one dict per window
+        while len(clean) < self.a.windows and len(others) <= self.a.max_repeats and \
+                len(clean) + len(others) < self.a.windows + self.a.max_repeats:
             c0, b0, p0 = counters(case)
             s0, g0, t0 = self.sched(poller), self.sched(gen), time.monotonic()
             slow, near = self.host_speed_during(self.a.window)
@@ -451,41 +449,38 @@ class Bench:
             secs = t1 - t0
             prun, pwait = self.busiest(s0, s1, secs)
             grun, gwait = self.busiest(g0, g1, secs)
-            rate = (c1 - c0) / secs
+            w = dict(rate=(c1 - c0) / secs, cpu=prun, host=slow, c2c=near,
+                     cpp_busy=(b1 - b0) / (p1 - p0) if b0 is not None and p1 > p0 else None)
             far = near > self.a.far * self.c2c_ref
             if pwait > self.a.starved or gwait > self.a.starved or slow > self.a.host_slow \
                     or far:
-                bad += 1
-                self.contended.append(rate)
-                self.contended_cpu.append(prun)
-                self.contended_host.append(slow)
-                self.contended_c2c.append(near)
+                others.append(w)
                 log("    window at %.2f Mpps repeated: poller waited %.0f%%, generator "
                     "%.0f%% of it, host %.2f× slower than its best, CPUs %.0f ns apart "
-                    "(nearest %.0f)" % (rate / 1e6, 100 * pwait, 100 * gwait, slow, near,
+                    "(nearest %.0f)" % (w["rate"] / 1e6, 100 * pwait, 100 * gwait, slow, near,
                                         self.c2c_ref))
                 if far:
                     self.replace_cpus([poller, gen])
                 continue
-            host.append(slow)
-            c2c.append(near)
-            rates.append(rate)
-            cpu.append(prun)
-            if b0 is not None and p1 > p0:
-                cpp_own.append((b1 - b0) / (p1 - p0))
-        contended = not rates
+            clean.append(w)
+        contended = not clean
         if contended:   # keep what we saw, marked: the machine was never quiet enough
-            rates, cpu, host = self.contended, self.contended_cpu, self.contended_host
-            c2c = self.contended_c2c
             log("    no clean window: reporting the others, marked *")
-        med = statistics.median(rates)
-        r = dict(case=case["name"], system=system, mpps=med / 1e6, lo=min(rates) / 1e6,
+
+        chosen = others if contended else clean
+
+        def med(key, ws=chosen):
+            v = [w[key] for w in ws if w[key] is not None]
+            return statistics.median(v) if v else None
+        rates = [w["rate"] for w in chosen]
+        mid = med("rate")
+        r = dict(case=case["name"], system=system, mpps=mid / 1e6, lo=min(rates) / 1e6,
                  contended=contended,
-                 hi=max(rates) / 1e6, n=len(rates), repeated=bad,
-                 cpu=statistics.median(cpu), host=statistics.median(host),
-                 c2c=statistics.median(c2c),
-                 cpp=self.tsc_hz / med if self.tsc_hz and med else None,
-                 cpp_busy=statistics.median(cpp_own) if cpp_own else None)
+                 hi=max(rates) / 1e6, n=len(rates), repeated=len(others),
+                 cpu=med("cpu"), host=med("host"), c2c=med("c2c"),
+                 cpp=self.tsc_hz / mid if self.tsc_hz and mid else None,
+                 # own busy cycles only from clean windows
+                 cpp_busy=med("cpp_busy", clean))
         log("    %-17s %6.2f Mpps [%5.2f-%5.2f] poller CPU %3.0f%% host %.2f× CPUs %.0f ns "
             "apart%s" % (
             LABEL[system], r["mpps"], r["lo"], r["hi"], 100 * r["cpu"], r["host"], r["c2c"],
