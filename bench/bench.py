@@ -26,8 +26,14 @@ VM2_MAC = "02:00:00:00:00:02"
 NH_MAC = "02:00:5e:00:02:02"     # the remote tunnel endpoint, pinned on every system
 PHY_MAC = "02:70:63:61:70:00"    # net_pcap's first port: where decap frames go
 NULL_DEV = "net_null0,no-rx=1"
-SYSTEMS = ("vswitch", "ovs", "base")
-LABEL = {"vswitch": "dpdk-vswitch", "ovs": "OVS-DPDK", "base": "testpmd baseline"}
+SYSTEMS = ("vswitch", "vswitch-b", "ovs", "base")
+LABEL = {"vswitch": "dpdk-vswitch", "vswitch-b": "dpdk-vswitch B", "ovs": "OVS-DPDK",
+         "base": "testpmd baseline"}
+
+
+def is_vs(system):
+    """dpdk-vswitch, from --build or (B) from --build-b."""
+    return system in ("vswitch", "vswitch-b")
 
 
 def log(msg):
@@ -176,7 +182,8 @@ class Bench:
 
     def start_vm(self, case):
         """The VM side: a generator for encap, a receiver for decap."""
-        vu = "virtio_user0,path=%s,server=1,queues=1,mac=%s" % (self.vm_sock(), VM1_MAC)
+        vu = "virtio_user0,path=%s,server=1,queues=1,mac=%s,queue_size=%d" % (
+            self.vm_sock(), VM1_MAC, self.a.vm_ring)
         if case["dir"] == "decap":
             self.testpmd("vm", [vu], ["--forward-mode=rxonly"])
         elif case["gen"] == "txonly":
@@ -215,7 +222,8 @@ class Bench:
                     kb += int(ln.split()[1])
         return kb
 
-    def start_vswitch(self, phys, endpoints):
+    def start_vswitch(self, phys, endpoints, system="vswitch"):
+        self.vs_build = self.a.build_b if system == "vswitch-b" else self.a.build
         cfg = os.path.join(self.dir, "vs.yaml")
         subprocess.run([PY, os.path.join(HERE, "gen_config.py"), "--out", cfg, "--dir", self.dir,
                         "--phys", phys, "--endpoints", str(endpoints)], check=True)
@@ -225,7 +233,8 @@ class Bench:
         show = self.vs_ctl("show")
         self.tsc_hz = self.tsc_hz or show["tsc_hz"]
         hp = self.hugetlb_kb(self.procs["vswitch"].pid)
-        self.memory[endpoints] = hp
+        if system == "vswitch":
+            self.memory[endpoints] = hp
         log("  dpdk-vswitch up with %d endpoints in %.1f s, %.0f MB of huge pages" % (
             endpoints, time.time() - t0, hp / 1024))
 
@@ -378,7 +387,7 @@ class Bench:
         if system == "ovs":
             with open(self.ovsdir + "/ovs-vswitchd.pid") as f:
                 return int(f.read())
-        return self.procs["vswitch" if system == "vswitch" else "base"].pid
+        return self.procs["vswitch" if is_vs(system) else "base"].pid
 
     @staticmethod
     def busiest(s0, s1, secs):
@@ -433,36 +442,49 @@ class Bench:
 
     # ---- one case ---------------------------------------------------------
 
-    def measure(self, system, case):
-        counters = {"vswitch": self.vs_counters, "ovs": self.ovs_counters,
-                    "base": self.base_counters}[system]
+    def counters_of(self, system):
+        return {"vswitch": self.vs_counters, "vswitch-b": self.vs_counters,
+                "ovs": self.ovs_counters, "base": self.base_counters}[system]
+
+    def need_more(self, clean, others):
+        """Another window for a case and system: fewer clean ones than asked
+        and the repeat budget not spent."""
+        return len(clean) < self.a.windows and len(others) <= self.a.max_repeats and \
+            len(clean) + len(others) < self.a.windows + self.a.max_repeats
+
+    def window(self, system, case):
+        """One measurement window; (window dict, clean?)."""
+        counters = self.counters_of(system)
         poller, gen = self.pid_of(system), self.procs["vm"].pid
+        c0, b0, p0 = counters(case)
+        s0, g0, t0 = self.sched(poller), self.sched(gen), time.monotonic()
+        slow, near = self.host_speed_during(self.a.window)
+        c1, b1, p1 = counters(case)
+        s1, g1, t1 = self.sched(poller), self.sched(gen), time.monotonic()
+        secs = t1 - t0
+        prun, pwait = self.busiest(s0, s1, secs)
+        grun, gwait = self.busiest(g0, g1, secs)
+        w = dict(rate=(c1 - c0) / secs, cpu=prun, host=slow, c2c=near,
+                 cpp_busy=(b1 - b0) / (p1 - p0) if b0 is not None and p1 > p0 else None)
+        far = near > self.a.far * self.c2c_ref
+        if pwait > self.a.starved or gwait > self.a.starved or slow > self.a.host_slow or far:
+            log("    window at %.2f Mpps repeated: poller waited %.0f%%, generator "
+                "%.0f%% of it, host %.2f× slower than its best, CPUs %.0f ns apart "
+                "(nearest %.0f)" % (w["rate"] / 1e6, 100 * pwait, 100 * gwait, slow, near,
+                                    self.c2c_ref))
+            if far:
+                self.replace_cpus([poller, gen])
+            return w, False
+        return w, True
+
+    def windows_while(self, system, case, clean, others, more):
+        """Warm up, then measure windows into @clean / @others while @more()."""
         time.sleep(self.a.warmup)
-        clean, others = [], []   # one dict per window
-        while len(clean) < self.a.windows and len(others) <= self.a.max_repeats and \
-                len(clean) + len(others) < self.a.windows + self.a.max_repeats:
-            c0, b0, p0 = counters(case)
-            s0, g0, t0 = self.sched(poller), self.sched(gen), time.monotonic()
-            slow, near = self.host_speed_during(self.a.window)
-            c1, b1, p1 = counters(case)
-            s1, g1, t1 = self.sched(poller), self.sched(gen), time.monotonic()
-            secs = t1 - t0
-            prun, pwait = self.busiest(s0, s1, secs)
-            grun, gwait = self.busiest(g0, g1, secs)
-            w = dict(rate=(c1 - c0) / secs, cpu=prun, host=slow, c2c=near,
-                     cpp_busy=(b1 - b0) / (p1 - p0) if b0 is not None and p1 > p0 else None)
-            far = near > self.a.far * self.c2c_ref
-            if pwait > self.a.starved or gwait > self.a.starved or slow > self.a.host_slow \
-                    or far:
-                others.append(w)
-                log("    window at %.2f Mpps repeated: poller waited %.0f%%, generator "
-                    "%.0f%% of it, host %.2f× slower than its best, CPUs %.0f ns apart "
-                    "(nearest %.0f)" % (w["rate"] / 1e6, 100 * pwait, 100 * gwait, slow, near,
-                                        self.c2c_ref))
-                if far:
-                    self.replace_cpus([poller, gen])
-                continue
-            clean.append(w)
+        while more():
+            w, ok = self.window(system, case)
+            (clean if ok else others).append(w)
+
+    def summarise(self, system, case, clean, others):
         contended = not clean
         if contended:   # keep what we saw, marked: the machine was never quiet enough
             log("    no clean window: reporting the others, marked *")
@@ -488,39 +510,72 @@ class Bench:
         self.results.append(r)
         return r
 
-    def run_case(self, system, case):
+    def with_case(self, system, case, body):
+        """Run @body with the VM side (and the baseline) of @case started."""
         log("  %s %s" % (case["name"], LABEL[system]))
         self.start_vm(case)
         try:
             if system == "base":
                 self.start_base(case)
-            self.measure(system, case)
+            body()
         finally:
             if system == "base":
                 self.stop("base")
             self.stop_vm()
 
-    # ---- groups: one start of a system serves the cases of a group ----------
+    def run_case(self, system, case):
+        """All windows of @case in one start of @system."""
+        clean, others = [], []
+        self.with_case(system, case, lambda: self.windows_while(
+            system, case, clean, others, lambda: self.need_more(clean, others)))
+        return self.summarise(system, case, clean, others)
 
-    def run_group(self, system, group):
-        cases = group["cases"]
-        phys = group["phys"]
+    def with_system(self, system, group, body):
+        """Run @body with @system started for @group (the baseline starts per case)."""
         if system == "base":
-            for c in cases:
-                self.run_case(system, c)
-            return
-        if system == "vswitch":
-            self.start_vswitch(phys, group["endpoints"])
+            return body()
+        if is_vs(system):
+            self.start_vswitch(group["phys"], group["endpoints"], system)
         else:
-            self.start_ovs(phys)
+            self.start_ovs(group["phys"])
         try:
-            for c in cases:
-                self.run_case(system, c)
+            return body()
         finally:
-            if system == "vswitch":
+            if is_vs(system):
                 self.stop("vswitch")
             else:
                 self.stop_ovs()
+
+    def run_interleaved(self, group, first):
+        """The one case of @group on all its systems, one window per start of
+        each in turn, so that every system sees the machine as the others
+        do; the turn order rotates from @first."""
+        case, systems = group["cases"][0], list(group["systems"])
+        got = {s: ([], []) for s in systems}
+        rnd = 0
+        while True:
+            todo = [s for s in systems if self.need_more(*got[s])]
+            if not todo:
+                break
+            k = (first + rnd) % len(todo)
+            for s in todo[k:] + todo[:k]:
+                clean, others = got[s]
+                n = len(clean)
+
+                def one_clean_window():   # or none, when the repeats run out
+                    self.windows_while(s, case, clean, others,
+                                       lambda: len(clean) == n and self.need_more(clean, others))
+                self.with_system(s, group, lambda: self.with_case(s, case, one_clean_window))
+            rnd += 1
+        for s in systems:
+            self.summarise(s, case, *got[s])
+
+    # ---- groups: one start of a system serves the cases of a group ----------
+
+    def run_group(self, system, group):
+        """All cases of @group, all windows of each, in one start of @system."""
+        self.with_system(system, group, lambda: [self.run_case(system, c)
+                                                 for c in group["cases"]])
 
     # ---- capture: identical, valid VXLAN from both switches -----------------
 
@@ -613,7 +668,7 @@ def plan(a, pcaps):
                              enc(64, "pcap", 10000)]))
         for s in a.decap_sizes:
             g.append(dict(systems=SYSTEMS, phys="decap%d" % s, endpoints=1000, cases=[dec(s)]))
-        g.append(dict(systems=("vswitch",), phys=NULL_DEV, endpoints=1000000,
+        g.append(dict(systems=("vswitch", "vswitch-b"), phys=NULL_DEV, endpoints=1000000,
                       cases=[enc(64, eps=1000000), enc(64, "pcap", 10000, 1000000)]))
     if a.systems:   # only these systems
         for grp in g:
@@ -684,7 +739,7 @@ def table(b, a):
              ("encap 64B txonly 1flow 1M-ep", "encap 64B txonly 1flow 1k-ep"),
              ("encap 64B pcap 10k-flows 1M-ep", "encap 64B pcap 1flow 1k-ep")]
     for x, ref in pairs:
-        for s in ("vswitch", "ovs"):
+        for s in ("vswitch", "vswitch-b", "ovs"):
             if (x, s) in by and (ref, s) in by:
                 own.append("| %s | %s | %.0f%% of '%s' |" % (
                     x, LABEL[s], 100 * by[(x, s)]["mpps"] / by[(ref, s)]["mpps"], ref))
@@ -701,7 +756,7 @@ def chart(b, a):
             cases.append(r["case"])
     by = {(r["case"], r["system"]): r for r in b.results}
     with open(dat, "w") as f:
-        f.write("# case vswitch ovs base\n")
+        f.write("# case %s\n" % " ".join(SYSTEMS))
         for c in cases:
             f.write('"%s" %s\n' % (c, " ".join(
                 "%.3f" % by[(c, s)]["mpps"] if (c, s) in by else "NaN" for s in SYSTEMS)))
@@ -737,6 +792,10 @@ def main():
     ap.add_argument("--no-capture", action="store_true")
     ap.add_argument("--capture-only", action="store_true")
     ap.add_argument("--cases", help="run only the cases whose name matches this regex")
+    ap.add_argument("--vm-ring", type=int, default=256,
+                    help="descriptors in the VM's virtio ring (QEMU's default is 256)")
+    ap.add_argument("--build-b", help="a second dpdk-vswitch build, measured as system "
+                    "vswitch-b in the same run (to compare a change)")
     ap.add_argument("--systems", help="comma-separated: only these of %s" % ",".join(SYSTEMS))
     ap.add_argument("--max-repeats", type=int, default=4,
                     help="extra windows per case when some did not get their CPU")
@@ -760,6 +819,13 @@ def main():
         bad = [x for x in a.systems if x not in SYSTEMS]
         if bad:
             sys.exit("--systems: unknown %s (known: %s)" % (",".join(bad), ",".join(SYSTEMS)))
+    if a.build_b:
+        a.build_b = os.path.abspath(a.build_b)
+        LABEL["vswitch-b"] = "dpdk-vswitch B (%s)" % os.path.basename(a.build_b)
+    elif a.systems and "vswitch-b" in a.systems:
+        sys.exit("--systems vswitch-b needs --build-b DIR")
+    else:
+        a.systems = [x for x in (a.systems or SYSTEMS) if x != "vswitch-b"]
     a.out = os.path.abspath(a.out)
     os.makedirs(a.out, exist_ok=True)
     for tool in ("dpdk-testpmd", "ovs-vswitchd", "tshark", "gnuplot"):
@@ -777,19 +843,21 @@ def main():
         if a.capture_only:
             return
         groups = plan(a, pcaps)
-        if not a.group_by_system:   # all systems see each case at nearly the same time
-            split = []
-            for g in groups:
-                if len(g["systems"]) > 1:
-                    split += [dict(g, cases=[c]) for c in g["cases"]]
-                else:
-                    split.append(g)
-            groups = split
-        for i, grp in enumerate(groups):
-            systems = list(grp["systems"])
-            k = i % len(systems)     # rotate who goes first
-            for s in systems[k:] + systems[:k]:
-                b.run_group(s, grp)
+        if not groups:
+            raise SystemExit("bench: no case matches --cases %r and --systems %r%s" % (
+                a.cases, a.systems, " (--quick runs only the 64 B cases)" if a.quick else ""))
+        i = 0
+        for grp in groups:
+            if a.group_by_system or len(grp["systems"]) == 1:
+                systems = list(grp["systems"])
+                k = i % len(systems)     # rotate who goes first
+                for s in systems[k:] + systems[:k]:
+                    b.run_group(s, grp)
+                i += 1
+                continue
+            for c in grp["cases"]:   # all systems see each case at nearly the same time
+                b.run_interleaved(dict(grp, cases=[c]), i)
+                i += 1
         t = table(b, a)
         head = ("%s, %s, one polling core, %d × %.0f s windows after %.0f s warm-up; "
                 "baseline bursts %d (encap) / %d (decap); TSC %.3f GHz") % (
