@@ -452,8 +452,9 @@ class Bench:
         return len(clean) < self.a.windows and len(others) <= self.a.max_repeats and \
             len(clean) + len(others) < self.a.windows + self.a.max_repeats
 
-    def window(self, system, case):
-        """One measurement window; (window dict, clean?)."""
+    def window(self, system, case, replace=True):
+        """One measurement window; (window dict, clean?).  In the far
+        placement, with @replace, try to have the host place the CPUs anew."""
         counters = self.counters_of(system)
         poller, gen = self.pid_of(system), self.procs["vm"].pid
         c0, b0, p0 = counters(case)
@@ -472,16 +473,16 @@ class Bench:
                 "%.0f%% of it, host %.2f× slower than its best, CPUs %.0f ns apart "
                 "(nearest %.0f)" % (w["rate"] / 1e6, 100 * pwait, 100 * gwait, slow, near,
                                     self.c2c_ref))
-            if far:
+            if far and replace:
                 self.replace_cpus([poller, gen])
             return w, False
         return w, True
 
-    def windows_while(self, system, case, clean, others, more):
+    def windows_while(self, system, case, clean, others, more, replace=True):
         """Warm up, then measure windows into @clean / @others while @more()."""
         time.sleep(self.a.warmup)
         while more():
-            w, ok = self.window(system, case)
+            w, ok = self.window(system, case, replace)
             (clean if ok else others).append(w)
 
     def summarise(self, system, case, clean, others):
@@ -549,7 +550,10 @@ class Bench:
     def run_interleaved(self, group, first):
         """The one case of @group on all its systems, one window per start of
         each in turn, so that every system sees the machine as the others
-        do; the turn order rotates from @first."""
+        do; the turn order rotates from @first.  A window to repeat is
+        repeated in a later round: the far placement of the CPUs often
+        lasts a minute or more, and stopping and starting the systems
+        lets the host place them anew."""
         case, systems = group["cases"][0], list(group["systems"])
         got = {s: ([], []) for s in systems}
         rnd = 0
@@ -560,12 +564,12 @@ class Bench:
             k = (first + rnd) % len(todo)
             for s in todo[k:] + todo[:k]:
                 clean, others = got[s]
-                n = len(clean)
+                n = len(clean) + len(others)
 
-                def one_clean_window():   # or none, when the repeats run out
+                def one_window():
                     self.windows_while(s, case, clean, others,
-                                       lambda: len(clean) == n and self.need_more(clean, others))
-                self.with_system(s, group, lambda: self.with_case(s, case, one_clean_window))
+                                       lambda: len(clean) + len(others) == n, replace=False)
+                self.with_system(s, group, lambda: self.with_case(s, case, one_window))
             rnd += 1
         for s in systems:
             self.summarise(s, case, *got[s])
