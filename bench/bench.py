@@ -478,11 +478,11 @@ class Bench:
             return w, False
         return w, True
 
-    def windows_while(self, system, case, clean, others, more, replace=True):
+    def windows_while(self, system, case, clean, others, more):
         """Warm up, then measure windows into @clean / @others while @more()."""
         time.sleep(self.a.warmup)
         while more():
-            w, ok = self.window(system, case, replace)
+            w, ok = self.window(system, case)
             (clean if ok else others).append(w)
 
     def summarise(self, system, case, clean, others):
@@ -564,11 +564,11 @@ class Bench:
             k = (first + rnd) % len(todo)
             for s in todo[k:] + todo[:k]:
                 clean, others = got[s]
-                n = len(clean) + len(others)
 
-                def one_window():
-                    self.windows_while(s, case, clean, others,
-                                       lambda: len(clean) + len(others) == n, replace=False)
+                def one_window():   # a far one is repeated in a later round, on a new start
+                    time.sleep(self.a.warmup)
+                    w, ok = self.window(s, case, replace=False)
+                    (clean if ok else others).append(w)
                 self.with_system(s, group, lambda: self.with_case(s, case, one_window))
             rnd += 1
         for s in systems:
