@@ -464,7 +464,7 @@ class Bench:
         s1, g1, t1 = self.sched(poller), self.sched(gen), time.monotonic()
         secs = t1 - t0
         prun, pwait = self.busiest(s0, s1, secs)
-        grun, gwait = self.busiest(g0, g1, secs)
+        _, gwait = self.busiest(g0, g1, secs)
         w = dict(rate=(c1 - c0) / secs, cpu=prun, host=slow, c2c=near,
                  cpp_busy=(b1 - b0) / (p1 - p0) if b0 is not None and p1 > p0 else None)
         far = near > self.a.far * self.c2c_ref

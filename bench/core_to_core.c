@@ -9,7 +9,7 @@
  *
  * The benchmark runs it during each measurement window (bench/bench.py):
  * on these virtual machines the host places the two vCPUs either in one
- * L3 complex (~35 ns) or in two (~170 ns), keeps that placement while the
+ * L3 complex (~30 ns) or in two (~160 ns), keeps that placement while the
  * vCPUs are busy, and changes it when they idle.  Every frame crossing the
  * vhost ring crosses between the generator's CPU and the poller's, so the
  * far placement slows every system, by different amounts.
