@@ -2157,7 +2157,7 @@ static const struct cfg_key cfg_policy_cfg_keys[] = {
 		       .min = 1024, .max = 16777216, .def = 65536 },
 	[PC_PER_PORT] = { K("cache_entries_per_port", CFG_INT),
 			  FIELD(struct ctl_policy_cfg, cache_entries_per_port), .min = 16,
-			  .max = 16777216, .def = 8192 },
+			  .max = 16777216, .def = 16384 },
 	[PC_HOLD] = { K("miss_hold_ms", CFG_INT), FIELD(struct ctl_policy_cfg, miss_hold_ms),
 		      .max = 5000, .def = 200, .live = true },
 	[PC_MISSES] = { K("misses_per_port_per_s", CFG_INT),

@@ -1313,7 +1313,7 @@ static void test_model_defaults(void)
 	CU_ASSERT_EQUAL(cfg->policy.default_cross_vnet, CTL_ACT_DENY);
 	CU_ASSERT_EQUAL(memcmp(cfg->policy.gateway_mac, gw_mac, 6), 0);
 	CU_ASSERT_EQUAL(cfg->policy.cache_entries, 65536);
-	CU_ASSERT_EQUAL(cfg->policy.cache_entries_per_port, 8192);
+	CU_ASSERT_EQUAL(cfg->policy.cache_entries_per_port, 16384);
 	CU_ASSERT_EQUAL(cfg->policy.miss_hold_ms, 200);
 	CU_ASSERT_EQUAL(cfg->policy.misses_per_port_per_s, 1000);
 	CU_ASSERT_EQUAL(cfg->policy.notify_port, 4799);

@@ -1229,7 +1229,7 @@ static void test_restart_needed_model(void)
 		{ chg_etcd_timeout, "policy_service.etcd: timeout_ms changed (1000 -> 2000): a "
 				    "restart is needed" },
 		{ chg_cache, "policy: cache_entries changed (65536 -> 131072): a restart is needed" },
-		{ chg_per_port, "policy: cache_entries_per_port changed (8192 -> 16): a restart is "
+		{ chg_per_port, "policy: cache_entries_per_port changed (16384 -> 16): a restart is "
 				"needed" },
 		{ chg_notify_port, "policy: notify_port changed (4799 -> 4800): a restart is needed" },
 	};
