@@ -353,6 +353,9 @@ dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 			memcpy(&keys[nk], kw, sizeof(keys[nk]));
 			memcpy(last, kw, sizeof(last));
 			sig[nk] = pol_flow_key_hash(kw);
+			/* many flows: this worker's cache is beyond L1, the decisions beyond L2 */
+			rte_prefetch0(dp_emc_slot(&c->emc, sig[nk]));
+			rte_prefetch0(dp_emc_slot2(&c->emc, sig[nk]));
 			kp[nk] = &keys[nk];
 			slot[nu] = nk++;
 		}
@@ -361,13 +364,14 @@ dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 	if (nk == 0)
 		return 0;
 	lookup(c, keys, kp, sig, nk, dec);
+	for (uint16_t i = 0; i < nk; i++)   /* what the workers read is its first line */
+		if (dec[i] != NULL)
+			rte_prefetch0(dec[i]);
 	for (uint16_t j = 0; j < nu; j++) {
 		struct rte_mbuf *m = uc[j];
 		const struct pol_decision *d = dec[slot[j]];
 		struct pol_decision tmp;
 
-		if (j + 1 < nu)
-			rte_prefetch0(dec[slot[j + 1]]);
 		if (unlikely(d == NULL)) {
 			d = policy_miss(c, m, &keys[slot[j]], &tmp);
 			if (d == NULL)

@@ -399,6 +399,25 @@ test_flows_sharing_a_slot_of_the_workers_cache_each_get_their_own_decision(void)
 	}
 }
 
+static void
+test_flows_sharing_a_slot_of_the_workers_cache_both_stay_in_it(void)
+{
+	char other[32];
+	uint64_t hits;
+
+	same_slot_mac(D1_MAC, other, sizeof(other));
+	decide_remote(D1_MAC, 0, VNI, 0);
+	decide_remote(other, 1, VNI, 0);
+	CU_ASSERT(one_frame_goes_to(D1_MAC, TEP1));     /* each taken from the shared cache once */
+	CU_ASSERT(one_frame_goes_to(other, TEP2));
+	hits = env_ctx->emc.hits;
+	for (unsigned i = 0; i < 3; i++) {
+		CU_ASSERT(one_frame_goes_to(D1_MAC, TEP1));
+		CU_ASSERT(one_frame_goes_to(other, TEP2));
+	}
+	CU_ASSERT_EQUAL(env_ctx->emc.hits, hits + 6);   /* not evicting each other */
+}
+
 int
 main(int argc, char **argv)
 {
@@ -417,6 +436,8 @@ main(int argc, char **argv)
 		  test_a_replaced_or_removed_decision_is_not_used_from_the_workers_cache },
 		{ "flows sharing a slot of the worker's cache each get their own decision",
 		  test_flows_sharing_a_slot_of_the_workers_cache_each_get_their_own_decision },
+		{ "flows sharing a slot of the worker's cache both stay in it",
+		  test_flows_sharing_a_slot_of_the_workers_cache_both_stay_in_it },
 	};
 	const struct unit_suite suite = { "fastpath", tests, UNIT_DIM(tests), NULL, NULL,
 					  test_setup, test_teardown };
