@@ -51,8 +51,8 @@ dp_emc_refresh(struct dp_emc *emc)
 }
 
 /* A key may sit in either of two slots, from different bits of its hash
- * (as OVS's EMC): a direct-mapped table lost ~45 % of 10,000 flows to
- * collisions, two choices keep nearly all of them. */
+ * (as OVS's EMC).  Direct-mapped, ~45 % of 10,000 uniformly hashed keys
+ * share their slot with another; two choices leave most a slot of their own. */
 static inline struct dp_emc_entry *
 dp_emc_slot(struct dp_emc *emc, uint32_t hash)
 {
