@@ -12,6 +12,11 @@
  * the counter before the bump is still inside the grace period of what
  * was taken out.  The stamp's low 32 bits ride in the key's unused top
  * word; when the high bits change the table is cleared.
+ *
+ * An entry's value is the decision's pointer or, for the common case
+ * of a frame to a tunnel, the decision's whole effect (dp_emc_tunnel()):
+ * with many flows the decisions' lines do not fit in L2 next to the
+ * cache, and this way a frame reads one line instead of two.
  */
 #ifndef DP_EMC_H
 #define DP_EMC_H
@@ -27,8 +32,23 @@
 
 struct dp_emc_entry {
 	uint64_t k[3];                  /* the key's words; k[2]'s top 32 bits: the stamp */
-	const struct pol_decision *d;
+	uint64_t v;                     /* a decision pointer or a dp_emc_tunnel(); 0: empty */
 };
+
+/* Bit 0, never set in a pointer: the value is (tunnel, VNI, tag) to
+ * encapsulate with, nothing else to do. */
+#define DP_EMC_TUNNEL 1ULL
+
+static inline uint64_t
+dp_emc_tunnel(uint16_t tunnel, uint32_t vni, uint16_t tag)
+{
+	return DP_EMC_TUNNEL | (uint64_t)tunnel << 8 | (uint64_t)(vni & 0xffffff) << 24 |
+	       (uint64_t)tag << 48;
+}
+
+static inline uint16_t dp_emc_tunnel_index(uint64_t v) { return (uint16_t)(v >> 8); }
+static inline uint32_t dp_emc_tunnel_vni(uint64_t v) { return (uint32_t)(v >> 24) & 0xffffff; }
+static inline uint16_t dp_emc_tunnel_tag(uint64_t v) { return (uint16_t)(v >> 48); }
 
 struct dp_emc {
 	uint64_t retired;               /* pol_cache.retired when last read */
@@ -71,30 +91,29 @@ dp_emc_match(const struct dp_emc *emc, const struct dp_emc_entry *e, const uint6
 	return e->k[0] == w[0] && e->k[1] == w[1] && e->k[2] == (w[2] | emc->retired << 32);
 }
 
-/* The decision of key @w with hash @hash, or NULL. */
-static inline const struct pol_decision *
+/* The value of key @w with hash @hash, or 0. */
+static inline uint64_t
 dp_emc_lookup(struct dp_emc *emc, const uint64_t w[3], uint32_t hash)
 {
 	const struct dp_emc_entry *e = dp_emc_slot(emc, hash);
 
 	if (dp_emc_match(emc, e, w))
-		return e->d;
+		return e->v;
 	e = dp_emc_slot2(emc, hash);
 	if (dp_emc_match(emc, e, w))
-		return e->d;
-	return NULL;
+		return e->v;
+	return 0;
 }
 
 /* An entry nothing can match any more: empty, or stamped before a retirement. */
 static inline bool
 dp_emc_free(const struct dp_emc *emc, const struct dp_emc_entry *e)
 {
-	return e->d == NULL || (e->k[2] >> 32) != (uint32_t)emc->retired;
+	return e->v == 0 || (e->k[2] >> 32) != (uint32_t)emc->retired;
 }
 
 static inline void
-dp_emc_insert(struct dp_emc *emc, const uint64_t w[3], uint32_t hash,
-	      const struct pol_decision *d)
+dp_emc_insert(struct dp_emc *emc, const uint64_t w[3], uint32_t hash, uint64_t v)
 {
 	struct dp_emc_entry *e = dp_emc_slot(emc, hash), *e2 = dp_emc_slot2(emc, hash);
 
@@ -104,7 +123,7 @@ dp_emc_insert(struct dp_emc *emc, const uint64_t w[3], uint32_t hash,
 	e->k[0] = w[0];
 	e->k[1] = w[1];
 	e->k[2] = w[2] | emc->retired << 32;
-	e->d = d;
+	e->v = v;
 }
 
 #endif

@@ -267,12 +267,24 @@ bum(struct dp_lcore *c, struct rte_mbuf *m, const struct rte_ether_hdr *eh)
 		dp_drop(c, m, DP_DROP_BUM);
 }
 
-/* Decisions of the burst's @nk distinct keys: from this worker's
- * exact-match cache, the rest from the shared cache in one bulk lookup
- * (and remembered).  A trace looks in the shared cache only. */
+/* What the exact-match cache keeps for @d: its effect when that is only
+ * "encapsulate toward a tunnel" (the frame needs nothing else from it),
+ * else the pointer. */
+static inline uint64_t
+emc_value(const struct pol_decision *d)
+{
+	if (d->result == POL_RES_FORWARD && !d->local && !d->routed && d->steer == 0)
+		return dp_emc_tunnel(d->tunnel, d->dst_vni, d->tag);
+	return (uintptr_t)d;
+}
+
+/* Values (dp_emc.h) of the burst's @nk distinct keys, 0 for none: from
+ * this worker's exact-match cache, the rest from the shared cache in one
+ * bulk lookup (and remembered).  A trace looks in the shared cache only
+ * and gets pointers. */
 static void
 lookup(struct dp_lcore *c, const struct pol_flow_key *keys, const struct pol_flow_key **kp,
-       uint32_t *sig, uint16_t nk, const struct pol_decision **dec)
+       uint32_t *sig, uint16_t nk, uint64_t *val)
 {
 	struct dp_emc *emc = &c->emc;
 	const struct pol_flow_key *mk[DP_BURST];
@@ -283,14 +295,16 @@ lookup(struct dp_lcore *c, const struct pol_flow_key *keys, const struct pol_flo
 	uint16_t nm = 0;
 
 	if (unlikely(c->trace != NULL)) {
-		pol_decision_lookup_bulk_hash(kp, sig, nk, dec);
+		pol_decision_lookup_bulk_hash(kp, sig, nk, md);
+		for (uint16_t i = 0; i < nk; i++)
+			val[i] = (uintptr_t)md[i];
 		return;
 	}
 	dp_emc_refresh(emc);
 	for (uint16_t i = 0; i < nk; i++) {
 		memcpy(w, &keys[i], sizeof(w));
-		dec[i] = dp_emc_lookup(emc, w, sig[i]);
-		if (dec[i] == NULL) {
+		val[i] = dp_emc_lookup(emc, w, sig[i]);
+		if (val[i] == 0) {
 			mk[nm] = &keys[i];
 			ms[nm] = sig[i];
 			mi[nm++] = i;
@@ -302,11 +316,13 @@ lookup(struct dp_lcore *c, const struct pol_flow_key *keys, const struct pol_flo
 	emc->misses += nm;
 	pol_decision_lookup_bulk_hash(mk, ms, nm, md);
 	for (uint16_t j = 0; j < nm; j++) {
-		dec[mi[j]] = md[j];
-		if (md[j] != NULL) {
-			memcpy(w, mk[j], sizeof(w));
-			dp_emc_insert(emc, w, ms[j], md[j]);
+		if (md[j] == NULL) {
+			val[mi[j]] = 0;
+			continue;
 		}
+		val[mi[j]] = emc_value(md[j]);
+		memcpy(w, mk[j], sizeof(w));
+		dp_emc_insert(emc, w, ms[j], val[mi[j]]);
 	}
 }
 
@@ -315,7 +331,7 @@ dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct pol_flow_key keys[DP_BURST];
 	const struct pol_flow_key *kp[DP_BURST];
-	const struct pol_decision *dec[DP_BURST];
+	uint64_t val[DP_BURST];          /* keys[i]'s decision (dp_emc.h), 0 for none */
 	uint32_t sig[DP_BURST];          /* keys[i]'s hash */
 	struct rte_mbuf *uc[DP_BURST];
 	uint8_t slot[DP_BURST];          /* uc[j]'s key: keys[slot[j]] */
@@ -363,15 +379,25 @@ dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (nk == 0)
 		return 0;
-	lookup(c, keys, kp, sig, nk, dec);
+	lookup(c, keys, kp, sig, nk, val);
 	for (uint16_t i = 0; i < nk; i++)   /* what the workers read is its first line */
-		if (dec[i] != NULL)
-			rte_prefetch0(dec[i]);
+		if (val[i] != 0 && !(val[i] & DP_EMC_TUNNEL))
+			rte_prefetch0((const void *)(uintptr_t)val[i]);
 	for (uint16_t j = 0; j < nu; j++) {
 		struct rte_mbuf *m = uc[j];
-		const struct pol_decision *d = dec[slot[j]];
+		uint64_t v = val[slot[j]];
+		const struct pol_decision *d = (const void *)(uintptr_t)v;
 		struct pol_decision tmp;
 
+		if (v & DP_EMC_TUNNEL) {   /* what apply() would do for it */
+			struct dp_meta *md = dp_meta(m);
+
+			md->vni = dp_emc_tunnel_vni(v);
+			md->tunnel = dp_emc_tunnel_index(v);
+			md->tag = dp_emc_tunnel_tag(v);
+			pkts[k++] = m;
+			continue;
+		}
 		if (unlikely(d == NULL)) {
 			d = policy_miss(c, m, &keys[slot[j]], &tmp);
 			if (d == NULL)

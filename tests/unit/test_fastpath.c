@@ -161,25 +161,33 @@ test_one_burst_to_several_tunnels_networks_and_tags_gets_each_its_own_outer_head
 	};
 	struct rte_mbuf *burst[RTE_DIM(in)];
 	uint32_t len[RTE_DIM(in)];
+	uint64_t hits;
 
 	decide_remote(D1_MAC, 0, out[0].vni, out[0].tag);
 	decide_remote(D2_MAC, 1, out[1].vni, out[1].tag);
 	decide_remote(D3_MAC, 0, out[2].vni, out[2].tag);
 	decide_remote(D4_MAC, 0, out[3].vni, out[3].tag);
 	decide_remote(D5_MAC, 0, out[4].vni, out[4].tag);
-	for (unsigned i = 0; i < RTE_DIM(in); i++) {
-		burst[i] = from_vm1(in[i].dst, in[i].payload);
-		CU_ASSERT_FATAL(burst[i] != NULL);
-		len[i] = burst[i]->pkt_len;
-	}
-	dp_input(env_ctx, VM1, burst, RTE_DIM(in));
-	CU_ASSERT_EQUAL_FATAL(env_tx_count(PHYS), RTE_DIM(in));
-	for (unsigned i = 0; i < RTE_DIM(in); i++) {
-		unsigned o = in[i].dst[16] - '1';   /* D1 -> 0, D2 -> 1, ... */
+	/* first from the shared cache, then from the worker's, which keeps
+	 * (tunnel, VNI, tag) in place of the decision */
+	for (unsigned round = 0; round < 2; round++) {
+		hits = env_ctx->emc.hits;
+		for (unsigned i = 0; i < RTE_DIM(in); i++) {
+			burst[i] = from_vm1(in[i].dst, in[i].payload);
+			CU_ASSERT_FATAL(burst[i] != NULL);
+			len[i] = burst[i]->pkt_len;
+		}
+		dp_input(env_ctx, VM1, burst, RTE_DIM(in));
+		CU_ASSERT_EQUAL_FATAL(env_tx_count(PHYS), RTE_DIM(in));
+		for (unsigned i = 0; i < RTE_DIM(in); i++) {
+			unsigned o = in[i].dst[16] - '1';   /* D1 -> 0, D2 -> 1, ... */
 
-		CU_ASSERT(is_encap(env_tx_pkt(PHYS, i), in[i].dst, len[i], out[o].tep, out[o].vni,
-				   out[o].tag));
+			CU_ASSERT(is_encap(env_tx_pkt(PHYS, i), in[i].dst, len[i], out[o].tep,
+					   out[o].vni, out[o].tag));
+		}
+		env_tx_clear();
 	}
+	CU_ASSERT_EQUAL(env_ctx->emc.hits, hits + 10);   /* the second round: one per run of a key */
 }
 
 #define LEN_STEP (1376 / DP_BURST)   /* a full burst spans short to MTU-sized frames */
@@ -422,7 +430,8 @@ int
 main(int argc, char **argv)
 {
 	static const struct unit_test tests[] = {
-		{ "one burst to several tunnels, networks and tags gets each its own outer headers",
+		{ "one burst to several tunnels, networks and tags gets each its own outer headers, "
+		  "cached or not",
 		  test_one_burst_to_several_tunnels_networks_and_tags_gets_each_its_own_outer_headers },
 		{ "outer IPv4 checksum is right for every frame length",
 		  test_outer_ipv4_checksum_is_right_for_every_frame_length },
