@@ -138,8 +138,9 @@ class Bench:
             try:
                 if fn():
                     return
-            except (OSError, subprocess.CalledProcessError, ValueError, KeyError):
-                pass
+            except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired,
+                    ValueError, KeyError):
+                pass   # not up yet; a switch loading 1M endpoints may not answer for a while
             time.sleep(0.2)
         raise RuntimeError("timed out waiting for " + what)
 
