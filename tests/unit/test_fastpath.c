@@ -146,7 +146,7 @@ is_encap(const struct rte_mbuf *m, const char *dmac, uint32_t inner_len, const c
 }
 
 static void
-test_one_burst_to_several_tunnels_networks_and_tags_gets_each_its_own_outer_headers(void)
+test_one_burst_to_several_tunnels_networks_and_tags_gets_each_its_own_outer_headers_cached_or_not(void)
 {
 	/* D1 and D3-D5 share tunnel 0: D4 differs from D1 only by its tag,
 	 * D5 only by its VNI */
@@ -432,7 +432,7 @@ main(int argc, char **argv)
 	static const struct unit_test tests[] = {
 		{ "one burst to several tunnels, networks and tags gets each its own outer headers, "
 		  "cached or not",
-		  test_one_burst_to_several_tunnels_networks_and_tags_gets_each_its_own_outer_headers },
+		  test_one_burst_to_several_tunnels_networks_and_tags_gets_each_its_own_outer_headers_cached_or_not },
 		{ "outer IPv4 checksum is right for every frame length",
 		  test_outer_ipv4_checksum_is_right_for_every_frame_length },
 		{ "a miss reports the control plane's key, switched and routed",
