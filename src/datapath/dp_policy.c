@@ -316,10 +316,8 @@ lookup(struct dp_lcore *c, const struct pol_flow_key *keys, const struct pol_flo
 	emc->misses += nm;
 	pol_decision_lookup_bulk_hash(mk, ms, nm, md);
 	for (uint16_t j = 0; j < nm; j++) {
-		if (md[j] == NULL) {
-			val[mi[j]] = 0;
-			continue;
-		}
+		if (md[j] == NULL)
+			continue;   /* val[mi[j]] is 0 from the cache's miss */
 		val[mi[j]] = emc_value(md[j]);
 		memcpy(w, mk[j], sizeof(w));
 		dp_emc_insert(emc, w, ms[j], val[mi[j]]);
