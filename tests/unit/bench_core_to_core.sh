@@ -3,19 +3,7 @@
 # one-way time between CPU 0 and CPU 1, and clear refusals of bad requests.
 set -u
 exe=$1
-fail=0
-err=$(mktemp)
-trap 'rm -f "$err"' EXIT
-check() {   # check WHAT EXPECTED_RC ARGS...
-	local what=$1 want=$2
-	shift 2
-	out=$("$exe" "$@" 2>"$err")
-	rc=$?
-	if [ "$rc" != "$want" ]; then
-		echo "FAIL $what: exit $rc, expected $want ($(cat "$err"))"
-		fail=1
-	fi
-}
+. "$(dirname "$0")/lib_check.sh"
 if [ "$(nproc)" -lt 2 ]; then
 	echo "SKIP: needs two CPUs"
 	exit 77
