@@ -179,7 +179,7 @@ ctl_switch_start(struct ctl_config *cfg, char *err, size_t errlen)
 	dp.lcores = rte_zmalloc("dp_lcores", sizeof(*dp.lcores) * dp.n_workers,
 				RTE_CACHE_LINE_SIZE);
 	dp.pool = rte_pktmbuf_pool_create("dp_pool", cfg->workers.mbufs, 256,
-		RTE_ALIGN(sizeof(struct dp_meta), RTE_MBUF_PRIV_ALIGN),
+		DP_MBUF_PRIV_SIZE,
 		RTE_PKTMBUF_HEADROOM + mbuf_data_room(cfg), rte_socket_id());
 	dp.punt = rte_ring_create("dp_punt", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	if (dp.lcores == NULL || dp.pool == NULL || dp.punt == NULL) {

@@ -121,6 +121,15 @@ struct dp_meta {
 	uint64_t held_until;          /* TSC deadline while waiting for a decision; 0 = not held */
 };
 
+/* Size of the mbuf private area: struct dp_meta, padded so that with the
+ * cache-line-aligned mbuf and headroom a frame starts 56 bytes into a
+ * line.  The 50 bytes of VXLAN outer headers then land in the line that
+ * holds the frame's first bytes, already in cache from vhost's copy,
+ * instead of a cold headroom line that every encapsulation would miss on. */
+#define DP_MBUF_PRIV_SIZE 56
+_Static_assert(sizeof(struct dp_meta) <= DP_MBUF_PRIV_SIZE &&
+	       DP_MBUF_PRIV_SIZE % RTE_MBUF_PRIV_ALIGN == 0, "dp_meta fits the private area");
+
 static inline struct dp_meta *
 dp_meta(struct rte_mbuf *m)
 {
@@ -308,6 +317,13 @@ void dp_tx_burst_now(struct dp_lcore *c, struct dp_port *p, struct rte_mbuf **pk
 /* Parse and port security in one pass over a burst from VM port @port;
  * sets each frame's in_port and counts its bytes. */
 uint16_t dp_vm_parse(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+/* Complete the TCP/UDP checksum of @m (EtherType @et) that its guest
+ * left to the device (RTE_MBUF_F_TX_{TCP,UDP}_CKSUM); clears the flags. */
+void dp_l4_cksum_finish(struct rte_mbuf *m, uint16_t et);
+/* The express path (vm_express.c): encapsulate and queue the longest
+ * prefix of a burst from VM port @port whose every frame is ordinary
+ * (see there); returns its length.  The rest goes through the stages. */
+uint16_t dp_vm_express(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
 /* Port security for @m (parsed) from the VM bound as @ep (NULL: none):
  * true when it passes; false when it was dropped. */
 bool dp_port_security_check(struct dp_lcore *c, const struct pol_endpoint *ep,

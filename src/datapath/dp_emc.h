@@ -22,13 +22,42 @@
 #define DP_EMC_H
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
 
 #include "pol_cache.h"
 
 #define DP_EMC_ENTRIES 16384   /* 512 KB per worker: within its L2 next to the rest */
 #define DP_EMC_MASK (DP_EMC_ENTRIES - 1)
+
+_Static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "dp_key_words() packs a little-endian key");
+_Static_assert(sizeof(struct pol_flow_key) == 24 && offsetof(struct pol_flow_key, src_mac) == 4 &&
+	       offsetof(struct pol_flow_key, kind) == 10 && offsetof(struct pol_flow_key, dst) == 12,
+	       "dp_key_words() follows struct pol_flow_key");
+
+/* The struct pol_flow_key of a frame (as pol_flow_key_mac() or _ip4()
+ * would write it) in three words, built in registers from two loads of
+ * the Ethernet header: a key written by narrow stores and compared by
+ * wide loads stalls store forwarding on every frame.  @dst_ip: network
+ * order, for POL_DST_IP4. */
+static inline void
+dp_key_words(uint64_t w[3], uint32_t vni, const struct rte_ether_hdr *eh,
+	     enum pol_dst_kind kind, uint32_t dst_ip)
+{
+	uint64_t lo, hi, src, dst;
+
+	memcpy(&lo, eh, sizeof(lo));                        /* dst MAC, src MAC bytes 0-1 */
+	memcpy(&hi, (const uint8_t *)eh + 4, sizeof(hi));   /* dst MAC bytes 4-5, src MAC */
+	src = hi >> 16;
+	dst = kind == POL_DST_IP4 ? dst_ip : lo & 0xffffffffffffULL;
+	w[0] = vni | src << 32;
+	w[1] = (src >> 32) | (uint64_t)kind << 16 | dst << 32;
+	w[2] = dst >> 32;
+}
 
 struct dp_emc_entry {
 	uint64_t k[3];                  /* the key's words; k[2]'s top 32 bits: the stamp */

@@ -23,33 +23,6 @@
 #include "dp_steer.h"
 #include "dp_trace.h"
 
-/* ---- keys ---- */
-
-_Static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN, "key_words() packs a little-endian key");
-_Static_assert(sizeof(struct pol_flow_key) == 24 && offsetof(struct pol_flow_key, src_mac) == 4 &&
-	       offsetof(struct pol_flow_key, kind) == 10 && offsetof(struct pol_flow_key, dst) == 12,
-	       "key_words() follows struct pol_flow_key");
-
-/* The struct pol_flow_key of a frame (as pol_flow_key_mac() or _ip4()
- * would write it) in three words, built in registers from two loads of
- * the Ethernet header: a key written by narrow stores and compared by
- * wide loads stalls store forwarding on every frame.  @dst_ip: network
- * order, for POL_DST_IP4. */
-static inline void
-key_words(uint64_t w[3], uint32_t vni, const struct rte_ether_hdr *eh, enum pol_dst_kind kind,
-	  uint32_t dst_ip)
-{
-	uint64_t lo, hi, src, dst;
-
-	memcpy(&lo, eh, sizeof(lo));                        /* dst MAC, src MAC bytes 0-1 */
-	memcpy(&hi, (const uint8_t *)eh + 4, sizeof(hi));   /* dst MAC bytes 4-5, src MAC */
-	src = hi >> 16;
-	dst = kind == POL_DST_IP4 ? dst_ip : lo & 0xffffffffffffULL;
-	w[0] = vni | src << 32;
-	w[1] = (src >> 32) | (uint64_t)kind << 16 | dst << 32;
-	w[2] = dst >> 32;
-}
-
 /* ---- events to the control thread ---- */
 
 bool
@@ -356,9 +329,9 @@ dp_policy_forward(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 				continue;
 			}
 			ip = rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, md->l3_off);
-			key_words(kw, md->vni, eh, POL_DST_IP4, ip->dst_addr);
+			dp_key_words(kw, md->vni, eh, POL_DST_IP4, ip->dst_addr);
 		} else {
-			key_words(kw, md->vni, eh, POL_DST_MAC, 0);
+			dp_key_words(kw, md->vni, eh, POL_DST_MAC, 0);
 		}
 		/* Flows come in trains: one lookup for consecutive frames of one key. */
 		if (nk > 0 && kw[0] == last[0] && kw[1] == last[1] && kw[2] == last[2]) {

@@ -19,6 +19,14 @@ dp_input(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 	pc->rx_packets += n;
 	c->packets += n;
 	if (p->kind == DP_PORT_VHOST && likely(!dp_steer_is_port(port))) {
+		uint16_t done = dp_vm_express(c, port, pkts, n);
+
+		if (likely(done == n)) {
+			dp_tx_flush(c);
+			return;
+		}
+		pkts += done;
+		n -= done;
 		n = dp_vm_parse(c, port, pkts, n);   /* with port security, in one pass */
 		n = dp_svc_egress(c, pkts, n);
 		n = dp_lb(c, pkts, n);

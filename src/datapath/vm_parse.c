@@ -31,8 +31,8 @@ l3_min_len(uint16_t et)
  * port after us finishes it (a VXLAN receiver, or a guest without
  * GUEST_CSUM, would drop the frame), so it is done here, in software,
  * and only for these frames. */
-static void
-l4_cksum_finish(struct rte_mbuf *m, uint16_t et)
+void
+dp_l4_cksum_finish(struct rte_mbuf *m, uint16_t et)
 {
 	uint64_t l4 = m->ol_flags & RTE_MBUF_F_TX_L4_MASK;
 	uint16_t l3 = sizeof(struct rte_ether_hdr), l4_off, field, min;
@@ -126,7 +126,7 @@ dp_vm_parse(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_t 
 		if (!dp_port_security_frame(c, ep, m, eh, et))
 			continue;
 		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_L4_MASK))
-			l4_cksum_finish(m, et);
+			dp_l4_cksum_finish(m, et);
 		arp += et == RTE_ETHER_TYPE_ARP;
 		md->vni = ep->vni;
 		md->tag = 0;

@@ -1,65 +1,16 @@
-/* VM input, stage 5: VXLAN encapsulation (RFC 7348) toward the remote
+/* VM input, stage 5: VXLAN encapsulation (dp_encap.h) toward the remote
  * tunnel endpoint of each frame's destination, queued on the physical
- * port's tx queue.  Outer: Ethernet / IPv4 (DF) / UDP (source port from
- * a hash of the inner flow, checksum 0) / VXLAN (I flag, policy tag in
- * bytes 2-3 when the decision has one, VNI).  The outer headers are built
- * once per run of frames toward one (tunnel, VNI, tag) and copied; each
- * frame gets its lengths, source port and IPv4 checksum patched in. */
-#include <rte_hash_crc.h>
-#include <rte_ip.h>
-#include <rte_tcp.h>
-#include <rte_udp.h>
-#include <rte_vxlan.h>
-
+ * port's tx queue; why a frame cannot go, counted and traced. */
 #include "dp.h"
+#include "dp_encap.h"
 #include "dp_icmp.h"
 #include "dp_trace.h"
 
-#define OUTER_L3_LEN (sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr) + \
-		      sizeof(struct rte_vxlan_hdr))
+_Static_assert((sizeof(struct rte_mbuf) + DP_MBUF_PRIV_SIZE + RTE_PKTMBUF_HEADROOM) %
+	       RTE_CACHE_LINE_SIZE >= DP_VXLAN_HLEN, "outer headers share the frame's first line");
 
-/* Hash of the inner flow, so one flow keeps one outer source port (ECMP
- * in the underlay): IPv4 addresses and TCP/UDP ports (or the protocol)
- * in one CRC step; the MACs for anything else. */
-static inline uint32_t
-inner_flow_hash(const struct rte_mbuf *m)
-{
-	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
-	uint64_t w[2] = { 0, 0 };   /* memcpy: a frame tagged for a chain hop starts 4 bytes early */
-
-	if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
-	    m->data_len >= sizeof(*eh) + sizeof(struct rte_ipv4_hdr)) {
-		const struct rte_ipv4_hdr *ip = (const void *)(eh + 1);
-		uint16_t ihl = rte_ipv4_hdr_len(ip);
-		uint32_t l4 = ip->next_proto_id;
-
-		memcpy(&w[0], &ip->src_addr, 2 * sizeof(ip->src_addr));
-		if ((l4 == IPPROTO_TCP || l4 == IPPROTO_UDP) && m->data_len >= sizeof(*eh) + ihl + 4)
-			memcpy(&l4, (const uint8_t *)ip + ihl, sizeof(l4));   /* both ports */
-		return rte_hash_crc_8byte(w[0], l4);
-	}
-	memcpy(w, eh, 2 * RTE_ETHER_ADDR_LEN);
-	return rte_hash_crc_4byte((uint32_t)w[1], rte_hash_crc_8byte(w[0], 0));
-}
-
-/* Outer headers toward one (tunnel, VNI, tag), built once per run of
- * frames that share them: a frame gets a 50-byte copy and four patched
- * fields (IPv4 length and checksum, UDP source port and length). */
-struct encap_tmpl {
-	uint8_t hdr[DP_VXLAN_HLEN];   /* outer headers; lengths, port and checksum 0 */
-	bool valid;                   /* key below was looked up */
-	bool ok;                      /* the tunnel and its port exist, next hop resolved */
-	uint16_t tunnel;              /* key: tunnel index, VNI, policy tag */
-	uint32_t vni;
-	uint16_t tag;
-	uint32_t sum;                 /* one's complement sum of the IPv4 header, length 0 */
-	const struct pol_tunnel *t;   /* valid until this worker's next quiescent state */
-	struct dp_port *p;
-};
-
-/* Look up @tunnel and build the outer headers for @vni and @tag. */
-static void
-tmpl_fill(struct encap_tmpl *e, uint16_t tunnel, uint32_t vni, uint16_t tag)
+void
+dp_encap_tmpl_fill(struct dp_encap_tmpl *e, uint16_t tunnel, uint32_t vni, uint16_t tag)
 {
 	struct rte_ether_hdr *eh = (struct rte_ether_hdr *)e->hdr;
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eh + 1);
@@ -105,7 +56,7 @@ tmpl_fill(struct encap_tmpl *e, uint16_t tunnel, uint32_t vni, uint16_t tag)
 
 /* No tunnel, no port, or an unresolved next hop: why @m cannot go. */
 static void
-encap_fail(struct dp_lcore *c, struct rte_mbuf *m, const struct encap_tmpl *e)
+encap_fail(struct dp_lcore *c, struct rte_mbuf *m, const struct dp_encap_tmpl *e)
 {
 	const struct pol_tunnel *t = e->t;
 	const struct dp_port *p = e->p;
@@ -124,56 +75,35 @@ encap_fail(struct dp_lcore *c, struct rte_mbuf *m, const struct encap_tmpl *e)
 
 /* Encapsulate @m with template @e (for @m's tunnel, VNI and tag) and queue it. */
 static __rte_always_inline void
-encap_frame(struct dp_lcore *c, struct rte_mbuf *m, const struct encap_tmpl *e)
+encap_frame(struct dp_lcore *c, struct rte_mbuf *m, const struct dp_encap_tmpl *e)
 {
 	const struct pol_tunnel *t = e->t;
 	struct dp_port *p = e->p;
 	struct rte_ether_hdr *eh;
-	struct rte_ipv4_hdr *ip;
-	struct rte_udp_hdr *udp;
-	uint32_t inner_len = m->pkt_len, hash, sum;
-	uint16_t tot;
+	const struct rte_udp_hdr *udp;
+	uint32_t inner_len = m->pkt_len;
 
 	if (unlikely(!e->ok)) {
 		encap_fail(c, m, e);
 		return;
 	}
-	if (unlikely(inner_len + OUTER_L3_LEN > p->mtu)) {
+	if (unlikely(!dp_encap_fits(e, inner_len))) {
 		DP_TRACE(c, "encapsulation", "VNI %u → TEP %s via %s: %u bytes + %zu of "
 			 "outer headers exceed its MTU %u", dp_meta(m)->vni,
-			 dp_trace_ip4(c->trace, t->dst_ip), p->name, inner_len, OUTER_L3_LEN,
+			 dp_trace_ip4(c->trace, t->dst_ip), p->name, inner_len, DP_ENCAP_OUTER_L3_LEN,
 			 p->mtu);
-		dp_icmp_frag_needed(c, m, p->mtu - OUTER_L3_LEN - sizeof(struct rte_ether_hdr));
+		dp_icmp_frag_needed(c, m, p->mtu - DP_ENCAP_OUTER_L3_LEN - sizeof(struct rte_ether_hdr));
 		dp_drop(c, m, DP_DROP_MTU_EXCEEDED);
 		return;
 	}
-	hash = inner_flow_hash(m);
-	eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, DP_VXLAN_HLEN);
-	if (unlikely(eh == NULL)) {
+	if (unlikely(rte_pktmbuf_headroom(m) < DP_VXLAN_HLEN)) {
 		DP_TRACE(c, "encapsulation", "VNI %u → TEP %s via %s: no headroom",
 			 dp_meta(m)->vni, dp_trace_ip4(c->trace, t->dst_ip), p->name);
 		dp_drop(c, m, DP_DROP_NO_HEADROOM);
 		return;
 	}
-	memcpy(eh, e->hdr, DP_VXLAN_HLEN);
-	ip = (struct rte_ipv4_hdr *)(eh + 1);
-	udp = (struct rte_udp_hdr *)(ip + 1);
-	tot = rte_cpu_to_be_16(inner_len + OUTER_L3_LEN);
-	ip->total_length = tot;
-	udp->src_port = rte_cpu_to_be_16(49152 | (hash & 0x3fff)); /* IANA dynamic range */
-	udp->dgram_len = rte_cpu_to_be_16(inner_len + sizeof(*udp) + sizeof(struct rte_vxlan_hdr));
-
-	m->ol_flags &= ~(RTE_MBUF_F_TX_OFFLOAD_MASK);
-	if (p->tx_ip_cksum) {
-		m->l2_len = sizeof(*eh);
-		m->l3_len = sizeof(*ip);
-		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-	} else {
-		/* the template's sum plus the length word (RFC 1071, any byte order) */
-		sum = e->sum + tot;
-		sum = (sum & 0xffff) + (sum >> 16);
-		ip->hdr_checksum = (uint16_t)~sum;
-	}
+	eh = dp_encap_write(m, e, dp_encap_flow_hash(m));
+	udp = (const struct rte_udp_hdr *)((const struct rte_ipv4_hdr *)(eh + 1) + 1);
 	DP_TRACE(c, "encapsulation", "VNI %u → TEP %s via %s, next hop %s (%s); "
 		 "UDP source port %u; outer frame %u bytes", dp_meta(m)->vni,
 		 dp_trace_ip4(c->trace, t->dst_ip), p->name, dp_trace_ip4(c->trace, t->nh_ip),
@@ -185,16 +115,16 @@ encap_frame(struct dp_lcore *c, struct rte_mbuf *m, const struct encap_tmpl *e)
 void
 dp_vxlan_encap_one(struct dp_lcore *c, struct rte_mbuf *m, uint16_t tunnel)
 {
-	struct encap_tmpl e;
+	struct dp_encap_tmpl e;
 
-	tmpl_fill(&e, tunnel, dp_meta(m)->vni, dp_meta(m)->tag);
+	dp_encap_tmpl_fill(&e, tunnel, dp_meta(m)->vni, dp_meta(m)->tag);
 	encap_frame(c, m, &e);
 }
 
 uint16_t
 dp_vxlan_encap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 {
-	struct encap_tmpl e;
+	struct dp_encap_tmpl e;
 
 	e.valid = false;
 	for (uint16_t i = 0; i < n; i++) {
@@ -203,7 +133,7 @@ dp_vxlan_encap(struct dp_lcore *c, struct rte_mbuf **pkts, uint16_t n)
 
 		/* Frames come in trains: one template per run of one tunnel, VNI and tag. */
 		if (!e.valid || md->tunnel != e.tunnel || md->vni != e.vni || md->tag != e.tag)
-			tmpl_fill(&e, md->tunnel, md->vni, md->tag);
+			dp_encap_tmpl_fill(&e, md->tunnel, md->vni, md->tag);
 		encap_frame(c, m, &e);
 	}
 	return 0;

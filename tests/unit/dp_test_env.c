@@ -74,7 +74,7 @@ env_init(const char *prog, unsigned max_endpoints)
 	if (rte_eal_init(argc, argv) < 0)
 		return -rte_errno;
 	dp.pool = rte_pktmbuf_pool_create("unit_pool", ENV_POOL_MBUFS, 0,
-					  RTE_ALIGN(sizeof(struct dp_meta), RTE_MBUF_PRIV_ALIGN),
+					  DP_MBUF_PRIV_SIZE,
 					  RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
 	dp.punt = rte_ring_create("unit_punt", 1024, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	dp.events = rte_ring_create_elem("unit_events", sizeof(struct dp_event), 1024,

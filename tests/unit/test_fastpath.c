@@ -9,7 +9,10 @@
  *                  previous frame's key;
  *   net_deliver.c  the last (VNI, MAC) looked up is remembered;
  *   dp_emc.h       each worker keeps decisions across bursts in its
- *                  exact-match cache.
+ *                  exact-match cache;
+ *   vm_express.c   a burst's ordinary frames whose decision is in that
+ *                  cache are encapsulated in one pass; the first other
+ *                  frame and all after it take the stages.
  *
  * Topology: port 0 physical 02:00:00:00:00:aa 192.0.2.1/24, next hop
  * 02:00:00:00:00:bb; port 1 vm1 (VNI 100, 10.0.0.1); port 2 vm2 (VNI 100,
@@ -103,19 +106,26 @@ decide_remote(const char *dst, uint16_t tunnel, uint32_t vni, uint16_t tag)
 	CU_ASSERT_FATAL(pol_decision_install(&d) == 0);
 }
 
-/* UDP from vm1 to @dmac, @payload bytes of payload. */
+/* UDP from vm1's port, source address @sip, to @dmac, @payload bytes of payload. */
 static struct rte_mbuf *
-from_vm1(const char *dmac, size_t payload)
+from_vm1_ip(const char *dmac, const char *sip, size_t payload)
 {
 	struct env_frame f;
 
 	memset(&f, 0, sizeof(f));
 	env_eth(&f, dmac, VM1_MAC, RTE_ETHER_TYPE_IPV4);
-	env_ipv4(&f, VM1_IP, "10.0.0.9", IPPROTO_UDP);
+	env_ipv4(&f, sip, "10.0.0.9", IPPROTO_UDP);
 	env_udp(&f, 1000, 2000);
 	env_payload(&f, payload);
 	env_frame_done(&f);
 	return env_frame_mbuf(&f);
+}
+
+/* UDP from vm1 to @dmac, @payload bytes of payload. */
+static struct rte_mbuf *
+from_vm1(const char *dmac, size_t payload)
+{
+	return from_vm1_ip(dmac, VM1_IP, payload);
 }
 
 /* True when @m is a well-formed encapsulation by us of a frame of
@@ -426,6 +436,141 @@ test_flows_sharing_a_slot_of_the_workers_cache_both_stay_in_it(void)
 	CU_ASSERT_EQUAL(env_ctx->emc.hits, hits + 6);   /* not evicting each other */
 }
 
+/* TCP from vm1 to @dmac whose checksum vm1 left to the device. */
+static struct rte_mbuf *
+from_vm1_tcp_offloaded(const char *dmac)
+{
+	struct env_frame f;
+	struct rte_mbuf *m;
+
+	memset(&f, 0, sizeof(f));
+	env_eth(&f, dmac, VM1_MAC, RTE_ETHER_TYPE_IPV4);
+	env_ipv4(&f, VM1_IP, "10.0.0.9", IPPROTO_TCP);
+	env_tcp(&f, 40000, 80);
+	env_payload(&f, 301);
+	env_frame_done(&f);
+	m = env_frame_mbuf(&f);
+	if (m != NULL) {
+		m->ol_flags |= RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4;
+		rte_pktmbuf_mtod(m, uint8_t *)[14 + 20 + 16] ^= 0x5a;   /* partial */
+	}
+	return m;
+}
+
+/* The same burst twice: first with the worker's cache empty (every frame
+ * through the stages), then with it filled (the express path).  Both
+ * times the same bytes leave and the same counters move. */
+static void
+test_the_express_path_sends_the_same_bytes_and_counts_as_the_stages(void)
+{
+	static const struct { const char *dst; size_t payload; } in[] = {
+		{ D1_MAC, 18 }, { D1_MAC, 1400 }, { D2_MAC, 18 }, { D2_MAC, 0 }, { D1_MAC, 57 },
+	};
+	enum { N = RTE_DIM(in) + 1 };   /* and one TCP frame with its checksum offloaded */
+	static uint8_t first[N][ENV_FRAME_MAX];
+	uint32_t first_len[N];
+	uint64_t rx_bytes[2], tx_bytes[2], misses[2];
+	struct rte_mbuf *burst[N];
+
+	decide_remote(D1_MAC, 0, VNI, 0);
+	decide_remote(D2_MAC, 1, 0xabcdef, 0x1234);
+	for (unsigned round = 0; round < 2; round++) {
+		uint64_t rx0 = env_ctx->port[VM1].rx_bytes, tx0 = env_ctx->port[PHYS].tx_bytes;
+		uint64_t miss0 = env_ctx->emc.misses;
+
+		for (unsigned i = 0; i < RTE_DIM(in); i++)
+			burst[i] = from_vm1(in[i].dst, in[i].payload);
+		burst[N - 1] = from_vm1_tcp_offloaded(D1_MAC);
+		for (unsigned i = 0; i < N; i++) {
+			CU_ASSERT_FATAL(burst[i] != NULL);
+			dp_meta(burst[i])->vni = 0;
+		}
+		dp_input(env_ctx, VM1, burst, N);
+		CU_ASSERT_EQUAL_FATAL(env_tx_count(PHYS), N);
+		for (unsigned i = 0; i < N; i++) {
+			const struct rte_mbuf *m = env_tx_pkt(PHYS, i);
+
+			CU_ASSERT_FATAL(m->pkt_len <= ENV_FRAME_MAX && m->nb_segs == 1);
+			if (round == 0) {
+				memcpy(first[i], rte_pktmbuf_mtod(m, const void *), m->pkt_len);
+				first_len[i] = m->pkt_len;
+			} else {
+				CU_ASSERT(env_mbuf_equal(m, first[i], first_len[i], 0, 0));
+			}
+			/* the stages note the destination's VNI in the metadata; the
+			 * express path never writes it */
+			CU_ASSERT_EQUAL(dp_meta((struct rte_mbuf *)m)->vni, round == 1 ? 0 :
+					i < RTE_DIM(in) && strcmp(in[i].dst, D2_MAC) == 0 ?
+					0xabcdef : VNI);
+		}
+		rx_bytes[round] = env_ctx->port[VM1].rx_bytes - rx0;
+		tx_bytes[round] = env_ctx->port[PHYS].tx_bytes - tx0;
+		misses[round] = env_ctx->emc.misses - miss0;
+		env_tx_clear();
+	}
+	CU_ASSERT_EQUAL(rx_bytes[1], rx_bytes[0]);
+	CU_ASSERT_EQUAL(tx_bytes[1], tx_bytes[0]);
+	CU_ASSERT_EQUAL(misses[0], 3);   /* one per run of a key: D1, D2, D1 */
+	CU_ASSERT_EQUAL(misses[1], 0);
+	CU_ASSERT_EQUAL(env_ctx->port[VM1].rx_packets, 2 * N);
+	CU_ASSERT_EQUAL(env_ctx->port[PHYS].tx_packets, 2 * N);
+}
+
+/* A frame the express path does not take, after frames it took: it is
+ * handled as it would be alone, and what is sent leaves in arrival order. */
+static void
+test_a_burst_mixing_ordinary_and_other_frames_leaves_in_arrival_order(void)
+{
+	enum { OK, SPOOFED, TOO_BIG, NOT_CACHED, LOCAL, N_KINDS };
+	const char *dst[] = { D1_MAC, D1_MAC, D1_MAC, D1_MAC };   /* [1]: the other frame */
+	struct rte_mbuf *burst[RTE_DIM(dst)];
+	uint32_t len[RTE_DIM(dst)];
+
+	decide_remote(D1_MAC, 0, VNI, 0);
+	decide_remote(D2_MAC, 1, VNI, 0);
+	CU_ASSERT(one_frame_goes_to(D1_MAC, TEP1));   /* now in the worker's cache */
+	burst[0] = from_vm1(VM2_MAC, 18);              /* vm2's decision too: local */
+	CU_ASSERT_FATAL(burst[0] != NULL);
+	dp_input(env_ctx, VM1, burst, 1);
+	env_settle();
+	CU_ASSERT_EQUAL_FATAL(env_tx_count(VM2), 1);
+	env_tx_clear();
+	for (int kind = SPOOFED; kind < N_KINDS; kind++) {
+		uint64_t spoof = env_ctx->drops[DP_DROP_SPOOF_IP];
+		uint64_t mtu = env_ctx->drops[DP_DROP_MTU_EXCEEDED];
+		bool sent_other = kind == NOT_CACHED;   /* by the tunnel */
+		unsigned j = 0;
+
+		/* D2 is not in the worker's cache */
+		dst[1] = kind == NOT_CACHED ? D2_MAC : kind == LOCAL ? VM2_MAC : D1_MAC;
+		for (unsigned i = 0; i < RTE_DIM(dst); i++) {
+			/* 1480 bytes of UDP payload: 1522 bytes inside, 1558 outside, over the MTU */
+			burst[i] = i == 1 && kind == SPOOFED ? from_vm1_ip(dst[i], "10.0.0.66", 18) :
+				   from_vm1(dst[i], i == 1 && kind == TOO_BIG ? 1480 : 18 + i);
+			CU_ASSERT_FATAL(burst[i] != NULL);
+			len[i] = burst[i]->pkt_len;
+		}
+		dp_input(env_ctx, VM1, burst, RTE_DIM(dst));
+		CU_ASSERT_EQUAL_FATAL(env_tx_count(PHYS), RTE_DIM(dst) - !sent_other);
+		for (unsigned i = 0; i < RTE_DIM(dst); i++) {
+			if (i == 1 && !sent_other)
+				continue;
+			CU_ASSERT(is_encap(env_tx_pkt(PHYS, j++), dst[i], len[i],
+					   i == 1 && kind == NOT_CACHED ? TEP2 : TEP1, VNI, 0));
+		}
+		CU_ASSERT_EQUAL(env_ctx->drops[DP_DROP_SPOOF_IP] - spoof, kind == SPOOFED);
+		CU_ASSERT_EQUAL(env_ctx->drops[DP_DROP_MTU_EXCEEDED] - mtu, kind == TOO_BIG);
+		/* ICMP fragmentation needed back to the VM */
+		CU_ASSERT_EQUAL(env_tx_count(VM1), kind == TOO_BIG);
+		CU_ASSERT_EQUAL(env_tx_count(VM2), kind == LOCAL);
+		if (kind == LOCAL)
+			CU_ASSERT_EQUAL(env_tx_pkt(VM2, 0)->pkt_len, len[1]);
+		env_tx_clear();
+	}
+	CU_ASSERT_EQUAL(env_ctx->port[VM1].drops, 2);
+	CU_ASSERT_EQUAL(env_ctx->port[VM1].rx_packets, 2 + 4 * RTE_DIM(dst));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -447,6 +592,10 @@ main(int argc, char **argv)
 		  test_flows_sharing_a_slot_of_the_workers_cache_each_get_their_own_decision },
 		{ "flows sharing a slot of the worker's cache both stay in it",
 		  test_flows_sharing_a_slot_of_the_workers_cache_both_stay_in_it },
+		{ "the express path sends the same bytes and counts as the stages",
+		  test_the_express_path_sends_the_same_bytes_and_counts_as_the_stages },
+		{ "a burst mixing ordinary and other frames leaves in arrival order",
+		  test_a_burst_mixing_ordinary_and_other_frames_leaves_in_arrival_order },
 	};
 	const struct unit_suite suite = { "fastpath", tests, UNIT_DIM(tests), NULL, NULL,
 					  test_setup, test_teardown };

@@ -642,6 +642,26 @@ test_egress_drop_counted_and_other_traffic_sent(void)
 	CU_ASSERT(service_dropped(1, VM1));
 }
 
+/* The worker's cache lets a flow's frames skip the stages (vm_express.c):
+ * not once the port has rules. */
+static void
+test_egress_rules_attached_after_a_flow_is_cached_apply_to_it(void)
+{
+	struct svc_acl_rule r = rule(SVC_DIR_EGRESS, IPPROTO_TCP, NULL, REM_IP "/32", 25, 25,
+				     SVC_RULE_DROP);
+	struct env_frame f;
+
+	tcp_frame(&f, REM_MAC, VM1_MAC, VM1_IP, REM_IP, 40000, 25);
+	input(VM1, &f);
+	input(VM1, &f);
+	CU_ASSERT_EQUAL(env_tx_count(PHYS), 2);   /* the second from the worker's cache */
+	CU_ASSERT(env_ctx->emc.hits >= 1);
+	svc_acl_port_set(VM1, build(&r, 1));
+	input(VM1, &f);
+	CU_ASSERT(service_dropped(1, VM1));
+	CU_ASSERT_EQUAL(env_tx_count(PHYS), 2);
+}
+
 static void
 test_mirror_copy_on_target_port_and_original_goes_on(void)
 {
@@ -861,6 +881,8 @@ main(int argc, char **argv)
 		{ "datapath: firewall drops ingress telnet between local VMs", test_firewall_drops_ingress_telnet_between_local_vms },
 		{ "datapath: firewall drops ingress telnet from the network", test_firewall_drops_ingress_telnet_from_the_network },
 		{ "datapath: egress drop counted, other traffic sent", test_egress_drop_counted_and_other_traffic_sent },
+		{ "datapath: egress rules attached after a flow is cached apply to it",
+		  test_egress_rules_attached_after_a_flow_is_cached_apply_to_it },
 		{ "datapath: mirror copy on target port, original goes on", test_mirror_copy_on_target_port_and_original_goes_on },
 		{ "datapath: redirect sends the frame to the target port instead",
 		  test_redirect_sends_the_frame_to_the_target_port_instead },
