@@ -77,8 +77,14 @@ dp_encap_write(struct rte_mbuf *m, const struct dp_encap_tmpl *e, uint32_t hash)
 	struct rte_udp_hdr *udp;
 	uint16_t tot;
 
+	RTE_BUILD_BUG_ON(DP_VXLAN_HLEN != 50);
 	eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, DP_VXLAN_HLEN);
-	memcpy(eh, e->hdr, DP_VXLAN_HLEN);
+	/* In 16-byte pieces: for one memcpy of 50 bytes GCC may emit rep movsb,
+	 * whose start-up costs more than the copy (vs-fastpath-cycles). */
+	memcpy(eh, e->hdr, 16);
+	memcpy((uint8_t *)eh + 16, e->hdr + 16, 16);
+	memcpy((uint8_t *)eh + 32, e->hdr + 32, 16);
+	memcpy((uint8_t *)eh + 48, e->hdr + 48, 2);
 	ip = (struct rte_ipv4_hdr *)(eh + 1);
 	udp = (struct rte_udp_hdr *)(ip + 1);
 	tot = rte_cpu_to_be_16(inner_len + DP_ENCAP_OUTER_L3_LEN);
