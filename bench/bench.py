@@ -209,9 +209,11 @@ class Bench:
     # ---- systems ----------------------------------------------------------
 
     def vs_ctl(self, *args):
+        # `show` lists every endpoint: ~20 s with a million of them on these machines
         out = subprocess.run([os.path.join(self.vs_build, "vswitchctl"), "-s",
-                              os.path.join(self.dir, "vs.sock"), "--json"] + list(args),
-                             capture_output=True, text=True, timeout=20, check=True).stdout
+                              os.path.join(self.dir, "vs.sock"), "-t", "120", "--json"] +
+                             list(args), capture_output=True, text=True, timeout=130,
+                             check=True).stdout
         return json.loads(out)
 
     @staticmethod

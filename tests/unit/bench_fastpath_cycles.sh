@@ -1,8 +1,8 @@
 #!/bin/bash
 # The fast path's cycle counter (bench/fastpath_cycles.c): it encapsulates
 # every frame of its bursts (it refuses to print a figure otherwise),
-# prints a plausible figure for small and large frames, and refuses
-# sizes it cannot build.
+# prints a plausible figure for small and large frames and for many
+# flows, and refuses sizes and flow counts it cannot build.
 set -u
 exe=$1
 . "$(dirname "$0")/lib_check.sh"
@@ -16,8 +16,13 @@ for size in 64 1500; do
 		fail=1
 	fi
 done
+check "100 flows" 0 64 3 100
+re="^64 B, 100 flows: dp_input ([0-9]+\.[0-9]) cycles/frame \(median of 3 rounds\), lowest ([0-9]+\.[0-9])$"
+[[ $out =~ $re ]] || { echo "FAIL 100 flows: printed '$out'"; fail=1; }
 check "a frame shorter than its headers" 2 59
 check "a frame larger than an Ethernet frame" 2 1515
+check "zero flows" 2 64 3 0
+check "more flows than the tables hold" 2 64 3 1001
 check "zero rounds" 2 64 0
 grep -q "usage" "$err" || { echo "FAIL: no usage line for zero rounds"; fail=1; }
 
