@@ -29,6 +29,10 @@ struct dp_encap_tmpl {
 	uint32_t sum;                 /* one's complement sum of the IPv4 header, length 0 */
 	const struct pol_tunnel *t;   /* valid until this worker's next quiescent state */
 	struct dp_port *p;
+	/* From t and p when ok, so that a frame reads them from here: */
+	uint16_t port;                /* p's index */
+	bool ip_cksum_offload;        /* p computes the outer IPv4 checksum */
+	uint32_t max_inner;           /* longest inner frame p's MTU takes */
 };
 
 /* Look up @tunnel and build the outer headers for @vni and @tag. */
@@ -38,7 +42,7 @@ void dp_encap_tmpl_fill(struct dp_encap_tmpl *e, uint16_t tunnel, uint32_t vni, 
 static inline bool
 dp_encap_fits(const struct dp_encap_tmpl *e, uint32_t inner_len)
 {
-	return inner_len + DP_ENCAP_OUTER_L3_LEN <= e->p->mtu;
+	return inner_len <= e->max_inner;
 }
 
 /* Hash of the inner flow, so one flow keeps one outer source port (ECMP
@@ -59,7 +63,7 @@ dp_encap_flow_hash(const struct rte_mbuf *m)
 		memcpy(&w[0], &ip->src_addr, 2 * sizeof(ip->src_addr));
 		if ((l4 == IPPROTO_TCP || l4 == IPPROTO_UDP) && m->data_len >= sizeof(*eh) + ihl + 4)
 			memcpy(&l4, (const uint8_t *)ip + ihl, sizeof(l4));   /* both ports */
-		return rte_hash_crc_8byte(w[0], l4);
+		return pol_crc64(w[0], l4);
 	}
 	memcpy(w, eh, 2 * RTE_ETHER_ADDR_LEN);
 	return rte_hash_crc_4byte((uint32_t)w[1], rte_hash_crc_8byte(w[0], 0));
@@ -78,7 +82,11 @@ dp_encap_write(struct rte_mbuf *m, const struct dp_encap_tmpl *e, uint32_t hash)
 	uint16_t tot;
 
 	RTE_BUILD_BUG_ON(DP_VXLAN_HLEN != 50);
-	eh = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, DP_VXLAN_HLEN);
+	/* rte_pktmbuf_prepend() without its check: the caller made it */
+	m->data_off -= DP_VXLAN_HLEN;
+	m->data_len += DP_VXLAN_HLEN;
+	m->pkt_len += DP_VXLAN_HLEN;
+	eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	/* In 16-byte pieces: for one memcpy of 50 bytes GCC may emit rep movsb,
 	 * whose start-up costs more than the copy (vs-fastpath-cycles). */
 	memcpy(eh, e->hdr, 16);
@@ -93,7 +101,7 @@ dp_encap_write(struct rte_mbuf *m, const struct dp_encap_tmpl *e, uint32_t hash)
 	udp->dgram_len = rte_cpu_to_be_16(inner_len + sizeof(*udp) + sizeof(struct rte_vxlan_hdr));
 
 	m->ol_flags &= ~(RTE_MBUF_F_TX_OFFLOAD_MASK);
-	if (e->p->tx_ip_cksum) {
+	if (e->ip_cksum_offload) {
 		m->l2_len = sizeof(*eh);
 		m->l3_len = sizeof(*ip);
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;

@@ -47,7 +47,8 @@ dp_vm_express(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_
 	const struct pol_endpoint *ep = pol_port_endpoint(port);
 	struct dp_emc *emc = &c->emc;
 	struct dp_encap_tmpl e;
-	uint64_t last[3] = { 0, 0, 0 }, val = 0, bytes = 0;
+	struct dp_txbuf *b = NULL;
+	uint64_t last[3] = { 0, 0, 0 }, bytes = 0;
 	uint16_t i, hits = 0;
 
 	if (unlikely(c->trace != NULL) || ep == NULL || svc_acl_port_get(port) != NULL ||
@@ -65,26 +66,35 @@ dp_vm_express(struct dp_lcore *c, uint16_t port, struct rte_mbuf **pkts, uint16_
 		if (!ordinary(m, eh, ep))
 			break;
 		dp_key_words(w, ep->vni, eh, POL_DST_MAC, 0);
-		/* Flows come in trains: one lookup for consecutive frames of one key. */
-		if (val == 0 || w[0] != last[0] || w[1] != last[1] || w[2] != last[2]) {
-			val = dp_emc_lookup(emc, w, pol_flow_key_hash(w));
+		/* Flows come in trains: one lookup, and one look at the template,
+		 * for consecutive frames of one key. */
+		if (b == NULL || w[0] != last[0] || w[1] != last[1] || w[2] != last[2]) {
+			uint64_t val = dp_emc_lookup(emc, w, pol_flow_key_hash(w));
+
 			if (!(val & DP_EMC_TUNNEL))
 				break;   /* a miss, or a decision that needs more than a tunnel */
+			if (!e.valid || e.tunnel != dp_emc_tunnel_index(val) ||
+			    e.vni != dp_emc_tunnel_vni(val) || e.tag != dp_emc_tunnel_tag(val))
+				dp_encap_tmpl_fill(&e, dp_emc_tunnel_index(val), dp_emc_tunnel_vni(val),
+						   dp_emc_tunnel_tag(val));
+			if (!e.ok)
+				break;   /* the stages count and trace it */
 			memcpy(last, w, sizeof(last));
 			hits++;
+			b = &c->tx[e.port];
 		}
-		if (!e.valid || e.tunnel != dp_emc_tunnel_index(val) ||
-		    e.vni != dp_emc_tunnel_vni(val) || e.tag != dp_emc_tunnel_tag(val))
-			dp_encap_tmpl_fill(&e, dp_emc_tunnel_index(val), dp_emc_tunnel_vni(val),
-					   dp_emc_tunnel_tag(val));
-		if (!e.ok || !dp_encap_fits(&e, m->pkt_len) ||
-		    rte_pktmbuf_headroom(m) < DP_VXLAN_HLEN)
-			break;   /* the stages count, trace and answer it */
+		if (unlikely(!dp_encap_fits(&e, m->pkt_len) ||
+			     rte_pktmbuf_headroom(m) < DP_VXLAN_HLEN || b->n >= DP_TXBUF - 1))
+			break;   /* the stages answer, count, or send a full buffer */
 		if (unlikely(m->ol_flags & RTE_MBUF_F_TX_L4_MASK))
 			dp_l4_cksum_finish(m, RTE_ETHER_TYPE_IPV4);
 		bytes += m->pkt_len;
 		dp_encap_write(m, &e, dp_encap_flow_hash(m));
-		dp_tx_enqueue(c, e.t->port, m);
+		if (unlikely(!b->listed)) {
+			b->listed = true;
+			c->dirty[c->n_dirty++] = e.port;
+		}
+		b->pkts[b->n++] = m;   /* dp_tx_enqueue(), knowing there is no trace */
 	}
 	emc->hits += hits;
 	c->port[port].rx_bytes += bytes;

@@ -27,6 +27,9 @@ dp_encap_tmpl_fill(struct dp_encap_tmpl *e, uint16_t tunnel, uint32_t vni, uint1
 	e->ok = e->p != NULL && t->resolved;
 	if (!e->ok)
 		return;
+	e->port = t->port;
+	e->ip_cksum_offload = e->p->tx_ip_cksum;
+	e->max_inner = e->p->mtu > DP_ENCAP_OUTER_L3_LEN ? e->p->mtu - DP_ENCAP_OUTER_L3_LEN : 0;
 	rte_ether_addr_copy(&t->dst_mac, &eh->dst_addr);
 	rte_ether_addr_copy(&t->src_mac, &eh->src_addr);
 	eh->ether_type = RTE_BE16(RTE_ETHER_TYPE_IPV4);
