@@ -39,24 +39,31 @@ _Static_assert(sizeof(struct pol_flow_key) == 24 && offsetof(struct pol_flow_key
 	       offsetof(struct pol_flow_key, kind) == 10 && offsetof(struct pol_flow_key, dst) == 12,
 	       "dp_key_words() follows struct pol_flow_key");
 
-/* The struct pol_flow_key of a frame (as pol_flow_key_mac() or _ip4()
- * would write it) in three words, built in registers from two loads of
- * the Ethernet header: a key written by narrow stores and compared by
- * wide loads stalls store forwarding on every frame.  @dst_ip: network
- * order, for POL_DST_IP4. */
+/* The struct pol_flow_key of (@vni, source MAC @src, @kind, destination
+ * @dst: a MAC, or an IPv4 address in network order for POL_DST_IP4) in
+ * three words, built in registers (MACs as integers, byte 0 lowest): a
+ * key written by narrow stores and compared by wide loads stalls store
+ * forwarding on every frame. */
+static inline void
+dp_key_words_of(uint64_t w[3], uint32_t vni, uint64_t src, enum pol_dst_kind kind, uint64_t dst)
+{
+	w[0] = vni | src << 32;
+	w[1] = (src >> 32) | (uint64_t)kind << 16 | dst << 32;
+	w[2] = dst >> 32;
+}
+
+/* dp_key_words_of() for a frame, from two loads of its Ethernet header.
+ * @dst_ip: network order, for POL_DST_IP4. */
 static inline void
 dp_key_words(uint64_t w[3], uint32_t vni, const struct rte_ether_hdr *eh,
 	     enum pol_dst_kind kind, uint32_t dst_ip)
 {
-	uint64_t lo, hi, src, dst;
+	uint64_t lo, hi;
 
 	memcpy(&lo, eh, sizeof(lo));                        /* dst MAC, src MAC bytes 0-1 */
 	memcpy(&hi, (const uint8_t *)eh + 4, sizeof(hi));   /* dst MAC bytes 4-5, src MAC */
-	src = hi >> 16;
-	dst = kind == POL_DST_IP4 ? dst_ip : lo & 0xffffffffffffULL;
-	w[0] = vni | src << 32;
-	w[1] = (src >> 32) | (uint64_t)kind << 16 | dst << 32;
-	w[2] = dst >> 32;
+	dp_key_words_of(w, vni, hi >> 16, kind,
+			kind == POL_DST_IP4 ? dst_ip : lo & 0xffffffffffffULL);
 }
 
 struct dp_emc_entry {

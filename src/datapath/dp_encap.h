@@ -45,9 +45,23 @@ dp_encap_fits(const struct dp_encap_tmpl *e, uint32_t inner_len)
 	return inner_len <= e->max_inner;
 }
 
-/* Hash of the inner flow, so one flow keeps one outer source port (ECMP
- * in the underlay): IPv4 addresses and TCP/UDP ports (or the protocol)
- * in one CRC step; the MACs for anything else. */
+/* Hash of an inner IPv4 flow, so one flow keeps one outer source port
+ * (ECMP in the underlay): addresses and TCP/UDP ports (or the protocol)
+ * in one CRC step.  @ihl: header length; @l3_len: bytes from @ip on. */
+static __rte_always_inline uint32_t
+dp_encap_flow_hash_ip4(const struct rte_ipv4_hdr *ip, uint16_t ihl, uint32_t l3_len)
+{
+	uint64_t addrs;
+	uint32_t l4 = ip->next_proto_id;
+
+	memcpy(&addrs, &ip->src_addr, sizeof(addrs));
+	if ((l4 == IPPROTO_TCP || l4 == IPPROTO_UDP) && l3_len >= ihl + 4u)
+		memcpy(&l4, (const uint8_t *)ip + ihl, sizeof(l4));   /* both ports */
+	return pol_crc64(addrs, l4);
+}
+
+/* Hash of the inner flow (dp_encap_flow_hash_ip4); the MACs for anything
+ * but IPv4. */
 static inline uint32_t
 dp_encap_flow_hash(const struct rte_mbuf *m)
 {
@@ -57,13 +71,8 @@ dp_encap_flow_hash(const struct rte_mbuf *m)
 	if (eh->ether_type == RTE_BE16(RTE_ETHER_TYPE_IPV4) &&
 	    m->data_len >= sizeof(*eh) + sizeof(struct rte_ipv4_hdr)) {
 		const struct rte_ipv4_hdr *ip = (const void *)(eh + 1);
-		uint16_t ihl = rte_ipv4_hdr_len(ip);
-		uint32_t l4 = ip->next_proto_id;
 
-		memcpy(&w[0], &ip->src_addr, 2 * sizeof(ip->src_addr));
-		if ((l4 == IPPROTO_TCP || l4 == IPPROTO_UDP) && m->data_len >= sizeof(*eh) + ihl + 4)
-			memcpy(&l4, (const uint8_t *)ip + ihl, sizeof(l4));   /* both ports */
-		return pol_crc64(w[0], l4);
+		return dp_encap_flow_hash_ip4(ip, rte_ipv4_hdr_len(ip), m->data_len - sizeof(*eh));
 	}
 	memcpy(w, eh, 2 * RTE_ETHER_ADDR_LEN);
 	return rte_hash_crc_4byte((uint32_t)w[1], rte_hash_crc_8byte(w[0], 0));
