@@ -521,7 +521,7 @@ test_the_express_path_sends_the_same_bytes_and_counts_as_the_stages(void)
 static void
 test_a_burst_mixing_ordinary_and_other_frames_leaves_in_arrival_order(void)
 {
-	enum { OK, SPOOFED, TOO_BIG, NOT_CACHED, LOCAL, N_KINDS };
+	enum { OK, SPOOFED, SPOOFED_MAC, TOO_BIG, NOT_CACHED, LOCAL, N_KINDS };
 	const char *dst[] = { D1_MAC, D1_MAC, D1_MAC, D1_MAC };   /* [1]: the other frame */
 	struct rte_mbuf *burst[RTE_DIM(dst)];
 	uint32_t len[RTE_DIM(dst)];
@@ -537,6 +537,7 @@ test_a_burst_mixing_ordinary_and_other_frames_leaves_in_arrival_order(void)
 	env_tx_clear();
 	for (int kind = SPOOFED; kind < N_KINDS; kind++) {
 		uint64_t spoof = env_ctx->drops[DP_DROP_SPOOF_IP];
+		uint64_t spoof_mac = env_ctx->drops[DP_DROP_SPOOF_MAC];
 		uint64_t mtu = env_ctx->drops[DP_DROP_MTU_EXCEEDED];
 		bool sent_other = kind == NOT_CACHED;   /* by the tunnel */
 		unsigned j = 0;
@@ -548,6 +549,8 @@ test_a_burst_mixing_ordinary_and_other_frames_leaves_in_arrival_order(void)
 			burst[i] = i == 1 && kind == SPOOFED ? from_vm1_ip(dst[i], "10.0.0.66", 18) :
 				   from_vm1(dst[i], i == 1 && kind == TOO_BIG ? 1480 : 18 + i);
 			CU_ASSERT_FATAL(burst[i] != NULL);
+			if (i == 1 && kind == SPOOFED_MAC)   /* the train's MACs but one source byte */
+				rte_pktmbuf_mtod(burst[i], struct rte_ether_hdr *)->src_addr.addr_bytes[5] ^= 1;
 			len[i] = burst[i]->pkt_len;
 		}
 		dp_input(env_ctx, VM1, burst, RTE_DIM(dst));
@@ -559,6 +562,7 @@ test_a_burst_mixing_ordinary_and_other_frames_leaves_in_arrival_order(void)
 					   i == 1 && kind == NOT_CACHED ? TEP2 : TEP1, VNI, 0));
 		}
 		CU_ASSERT_EQUAL(env_ctx->drops[DP_DROP_SPOOF_IP] - spoof, kind == SPOOFED);
+		CU_ASSERT_EQUAL(env_ctx->drops[DP_DROP_SPOOF_MAC] - spoof_mac, kind == SPOOFED_MAC);
 		CU_ASSERT_EQUAL(env_ctx->drops[DP_DROP_MTU_EXCEEDED] - mtu, kind == TOO_BIG);
 		/* ICMP fragmentation needed back to the VM */
 		CU_ASSERT_EQUAL(env_tx_count(VM1), kind == TOO_BIG);
@@ -567,8 +571,8 @@ test_a_burst_mixing_ordinary_and_other_frames_leaves_in_arrival_order(void)
 			CU_ASSERT_EQUAL(env_tx_pkt(VM2, 0)->pkt_len, len[1]);
 		env_tx_clear();
 	}
-	CU_ASSERT_EQUAL(env_ctx->port[VM1].drops, 2);
-	CU_ASSERT_EQUAL(env_ctx->port[VM1].rx_packets, 2 + 4 * RTE_DIM(dst));
+	CU_ASSERT_EQUAL(env_ctx->port[VM1].drops, 3);
+	CU_ASSERT_EQUAL(env_ctx->port[VM1].rx_packets, 2 + (N_KINDS - SPOOFED) * RTE_DIM(dst));
 }
 
 int
